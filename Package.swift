@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+// SETA: one package, no package dependencies (Foundation, Dispatch, Glibc, libpq only).
+import PackageDescription
+
+let package = Package(
+    name: "seta",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "seta", targets: ["seta"]),
+    ],
+    targets: [
+        // libpq through a system-library target: modulemap + header, nothing else.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Pure domain: catalog, weights, periods, progress math. No I/O.
+        .target(name: "SetaDomain"),
+        // PostgreSQL over libpq: connections, pool, bound queries, migrations, embedded cluster.
+        .target(name: "SetaDatabase", dependencies: ["CLibPQ"]),
+        // HTTP/1.1 protocol and server. Knows nothing of SETA.
+        .target(name: "SetaHTTP"),
+        // Routes, DTOs, auth, validation, SQL of each feature.
+        .target(name: "SetaAPI", dependencies: ["SetaDomain", "SetaDatabase", "SetaHTTP"]),
+        // The `seta` command line: serve, migrate, seed, demo, users, tokens, version.
+        .executableTarget(name: "seta", dependencies: ["SetaAPI", "SetaDatabase", "SetaDomain", "SetaHTTP"]),
+
+        .target(name: "SetaTestSupport", dependencies: ["SetaDatabase"], path: "Tests/SetaTestSupport"),
+        .testTarget(name: "SetaDomainTests", dependencies: ["SetaDomain"]),
+        .testTarget(name: "SetaDatabaseTests", dependencies: ["SetaDatabase", "SetaTestSupport"]),
+        .testTarget(name: "SetaHTTPTests", dependencies: ["SetaHTTP"]),
+        .testTarget(name: "SetaAPITests", dependencies: ["SetaAPI", "SetaDomain", "SetaDatabase", "SetaHTTP", "SetaTestSupport"]),
+    ]
+)

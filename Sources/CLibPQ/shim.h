@@ -1,0 +1,2 @@
+// The libpq C API, exposed to Swift as the CLibPQ module.
+#include <libpq-fe.h>

@@ -1,0 +1,228 @@
+// /v1/plans: read the weighted milestone tables, create a plan, correct one (a new version).
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+/// The wire form of a plan version (plan, momentos, fases, hitos).
+struct PlanDTO: Codable, Sendable {
+    struct StageDTO: Codable, Sendable { var code: String; var name: String }
+    struct MilestoneDTO: Codable, Sendable {
+        var code: String
+        var name: String
+        var weightInPhase: Decimal
+        var weightInPlan: Decimal?
+    }
+    struct PhaseDTO: Codable, Sendable {
+        var code: String
+        var name: String
+        var stageCode: String?
+        var weightInPlan: Decimal
+        var milestones: [MilestoneDTO]
+    }
+    var code: String
+    var name: String
+    var version: Int?
+    var currentVersion: Int?
+    var onTimeDay: Int?
+    var stages: [StageDTO]?
+    var phases: [PhaseDTO]
+
+    init(_ c: PlanCatalog, currentVersion: Int, onTimeDay: Int) {
+        code = c.code
+        name = c.name
+        version = c.version
+        self.currentVersion = currentVersion
+        self.onTimeDay = onTimeDay
+        stages = c.stages.map { StageDTO(code: $0.code, name: $0.name) }
+        phases = c.phases.map { p in
+            PhaseDTO(code: p.code, name: p.name, stageCode: p.stageCode, weightInPlan: p.weightInPlan,
+                     milestones: c.milestones.filter { $0.phaseCode == p.code }.map { m in
+                         MilestoneDTO(code: m.code, name: m.name, weightInPhase: m.weightInPhase,
+                                      weightInPlan: c.weightInPlan(of: m.code))
+                     })
+        }
+    }
+
+    /// The domain plan, positions from the order written; weights taken as sent.
+    func catalog(version: Int) -> PlanCatalog {
+        var position = 0
+        var milestones: [Milestone] = []
+        let phases = self.phases.enumerated().map { (i, p) -> Phase in
+            for m in p.milestones {
+                position += 1
+                milestones.append(Milestone(code: m.code, name: m.name, phaseCode: p.code,
+                                            weightInPhase: m.weightInPhase, position: position))
+            }
+            return Phase(code: p.code, name: p.name, stageCode: p.stageCode, weightInPlan: p.weightInPlan, position: i + 1)
+        }
+        let stages = (self.stages ?? []).enumerated().map { Stage(code: $1.code, name: $1.name, position: $0 + 1) }
+        return PlanCatalog(code: code, name: name, version: version, stages: stages, phases: phases, milestones: milestones)
+    }
+}
+
+struct PlanCorrectionDTO: Codable, Sendable {
+    var name: String
+    var reason: String
+    var onTimeDay: Int?
+    var stages: [PlanDTO.StageDTO]?
+    var phases: [PlanDTO.PhaseDTO]
+}
+
+enum CatalogRoutes {
+    static func register(_ r: inout Router) {
+        r.add("GET", "/v1/plans") { ctx in
+            let plans = try ctx.db.withConnection { conn in
+                try conn.query("""
+                    SELECT p.code, p.name, p.current_version, p.on_time_day,
+                           (SELECT count(*) FROM plan_phases f WHERE f.plan_code = p.code AND f.version = p.current_version) AS phase_count,
+                           (SELECT count(*) FROM plan_milestones m WHERE m.plan_code = p.code AND m.version = p.current_version) AS milestone_count
+                      FROM plans p ORDER BY p.code
+                    """).rows.map { r in
+                    PlanSummary(code: try r.decode("code"), name: try r.decode("name"),
+                                currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"),
+                                phaseCount: try r.decode("phase_count"), milestoneCount: try r.decode("milestone_count"))
+                }
+            }
+            if ctx.wantsCSV {
+                return .csv(filename: "planes.csv") { sink in
+                    try sink.row(["code", "name", "current_version", "on_time_day", "phase_count", "milestone_count"])
+                    for p in plans {
+                        try sink.row([p.code, p.name, "\(p.currentVersion)", "\(p.onTimeDay)", "\(p.phaseCount)", "\(p.milestoneCount)"])
+                    }
+                }
+            }
+            return try .json(ListResponse(items: plans, total: plans.count, nextCursor: nil))
+        }
+
+        r.add("GET", "/v1/plans/{code}") { ctx in
+            let code = ctx.param("code")
+            let requested = try ctx.query("version").map { text -> Int in
+                guard let v = Int(text), v >= 1 else {
+                    throw APIError.badRequest("`version` debe ser un entero positivo.", field: "version")
+                }
+                return v
+            }
+            let dto = try ctx.db.withConnection { conn -> PlanDTO in
+                let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
+                let version = requested ?? plan.currentVersion
+                guard let c = try CatalogStore.catalog(conn, code: code, version: version) else {
+                    throw APIError(status: 404, title: "Not Found", detail: "El plan «\(code)» no tiene versión \(version).",
+                                   errors: [FieldError(field: "version", message: "Versión inexistente.", found: "\(version)")])
+                }
+                return PlanDTO(c, currentVersion: plan.currentVersion, onTimeDay: plan.onTimeDay)
+            }
+            return try .json(dto)
+        }
+
+        r.add("GET", "/v1/plans/{code}/versions") { ctx in
+            let code = ctx.param("code")
+            let versions = try ctx.db.withConnection { conn in
+                _ = try CatalogStore.requirePlan(conn, code: code, field: "code")
+                return try CatalogStore.versions(conn, code: code).map {
+                    PlanVersionSummary(version: $0.version, name: $0.name, reason: $0.reason, createdAt: $0.createdAt)
+                }
+            }
+            return try .json(ListResponse(items: versions, total: versions.count, nextCursor: nil))
+        }
+
+        r.add("POST", "/v1/plans") { ctx in
+            try ctx.requireCentral()
+            let body = try ctx.decode(PlanDTO.self)
+            let onTimeDay = body.onTimeDay ?? 10
+            guard (1...28).contains(onTimeDay) else {
+                throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(onTimeDay)")
+            }
+            let plan = body.catalog(version: 1)
+            try validate(plan)
+            let caller = try ctx.caller
+            let dto = try ctx.db.withTransaction { conn -> PlanDTO in
+                if try CatalogStore.plan(conn, code: plan.code) != nil {
+                    throw APIError.conflict("Ya existe el plan «\(plan.code)».",
+                                            errors: [FieldError(field: "code", message: "Código en uso.", found: plan.code)])
+                }
+                try CatalogStore.create(conn, plan, onTimeDay: onTimeDay, by: caller.personId)
+                return PlanDTO(plan, currentVersion: 1, onTimeDay: onTimeDay)
+            }
+            return try .json(dto, status: 201, headers: [("Location", "/v1/plans/\(plan.code)")])
+        }
+
+        // A correction (weights, names, milestones) is a new version; older ones stay readable and cuts keep theirs.
+        r.add("PUT", "/v1/plans/{code}") { ctx in
+            try ctx.requireCentral()
+            let code = ctx.param("code")
+            let body = try ctx.decode(PlanCorrectionDTO.self)
+            if body.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                throw APIError.invalid(field: "reason", "Toda corrección del catálogo necesita un motivo.")
+            }
+            if let d = body.onTimeDay, !(1...28).contains(d) {
+                throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(d)")
+            }
+            let caller = try ctx.caller
+            let dto = try ctx.db.withTransaction { conn -> PlanDTO in
+                // Serialize corrections of one plan.
+                let rows = try conn.query("SELECT current_version, on_time_day FROM plans WHERE code = \(code) FOR UPDATE").rows
+                guard let row = rows.first else {
+                    throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+                                   errors: [FieldError(field: "code", message: "Plan desconocido.", found: code)])
+                }
+                let current: Int = try row.decode("current_version")
+                let onTimeDay = body.onTimeDay ?? (try row.decode("on_time_day", as: Int.self))
+                let next = PlanDTO(code: code, name: body.name, stages: body.stages, phases: body.phases).catalog(version: current + 1)
+                try validate(next)
+                let kept = Set(next.milestones.map(\.code))
+                let orphaned = try CatalogStore.reportedMilestones(conn, plan: code).subtracting(kept).sorted()
+                if !orphaned.isEmpty {
+                    throw APIError.conflict("No se puede eliminar un hito que tiene reportes: \(orphaned.joined(separator: ", ")).",
+                                            errors: orphaned.map { FieldError(field: "milestones[\($0)]", message: "El hito tiene reportes.", found: $0) })
+                }
+                try CatalogStore.insertVersion(conn, next, reason: body.reason, by: caller.personId)
+                try conn.execute("""
+                    UPDATE plans SET current_version = \(current + 1), name = \(body.name), on_time_day = \(onTimeDay) WHERE code = \(code)
+                    """)
+                return PlanDTO(next, currentVersion: current + 1, onTimeDay: onTimeDay)
+            }
+            return try .json(dto)
+        }
+    }
+
+    /// Every violation becomes a field error naming the phase or milestone and the sum found.
+    static func validate(_ plan: PlanCatalog) throws {
+        let violations = CatalogValidator.validate(plan)
+        guard !violations.isEmpty else { return }
+        throw APIError.invalid(violations.map { v in
+            FieldError(field: v.field, message: v.message, found: v.foundSum.map { "\($0)" })
+        }, detail: "El catálogo no es válido: " + violations.map(\.message).joined(separator: " "))
+    }
+}
+
+extension PlanDTO {
+    init(code: String, name: String, stages: [StageDTO]?, phases: [PhaseDTO]) {
+        self.code = code
+        self.name = name
+        self.stages = stages
+        self.phases = phases
+    }
+}
+
+struct PlanSummary: Codable, Sendable {
+    var code: String
+    var name: String
+    var currentVersion: Int
+    var onTimeDay: Int
+    var phaseCount: Int
+    var milestoneCount: Int
+}
+
+struct PlanVersionSummary: Codable, Sendable {
+    var version: Int
+    var name: String
+    var reason: String?
+    var createdAt: Date
+}
+
+/// Every list answer: the page, the total and the cursor of the next page.
+struct ListResponse<Item: Encodable & Sendable>: Encodable, Sendable {
+    var items: [Item]
+    var total: Int
+    var nextCursor: String?
+}

@@ -1,0 +1,125 @@
+// SQL of the catalog: plans (planes) and their immutable versions of stages, phases and milestones.
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+enum CatalogStore {
+    struct PlanRow {
+        var code: String
+        var name: String
+        var currentVersion: Int
+        var onTimeDay: Int
+    }
+
+    static func plans(_ conn: Connection) throws -> [PlanRow] {
+        try conn.query("SELECT code, name, current_version, on_time_day FROM plans ORDER BY code").rows.map(planRow)
+    }
+
+    static func plan(_ conn: Connection, code: String) throws -> PlanRow? {
+        try conn.query("SELECT code, name, current_version, on_time_day FROM plans WHERE code = \(code)").rows.first.map(planRow)
+    }
+
+    /// The plan row, or a 404 naming it.
+    static func requirePlan(_ conn: Connection, code: String, field: String = "plan") throws -> PlanRow {
+        guard let p = try plan(conn, code: code) else {
+            throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+                           errors: [FieldError(field: field, message: "Plan desconocido.", found: code)])
+        }
+        return p
+    }
+
+    private static func planRow(_ r: Row) throws -> PlanRow {
+        PlanRow(code: try r.decode("code"), name: try r.decode("name"),
+                currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"))
+    }
+
+    /// One version of a plan as the domain sees it, in display order.
+    static func catalog(_ conn: Connection, code: String, version: Int) throws -> PlanCatalog? {
+        let head = try conn.query("SELECT name FROM plan_versions WHERE plan_code = \(code) AND version = \(version)").rows
+        guard let name = try head.first?.decode("name", as: String.self) else { return nil }
+        let stages = try conn.query("""
+            SELECT code, name, position FROM plan_stages WHERE plan_code = \(code) AND version = \(version) ORDER BY position
+            """).rows.map { r in
+            Stage(code: try r.decode("code"), name: try r.decode("name"), position: try r.decode("position"))
+        }
+        let phases = try conn.query("""
+            SELECT code, name, stage_code, weight_in_plan, position FROM plan_phases
+             WHERE plan_code = \(code) AND version = \(version) ORDER BY position
+            """).rows.map { r in
+            Phase(code: try r.decode("code"), name: try r.decode("name"), stageCode: try r.decode("stage_code"),
+                  weightInPlan: try r.decode("weight_in_plan"), position: try r.decode("position"))
+        }
+        let milestones = try conn.query("""
+            SELECT code, name, phase_code, weight_in_phase, position FROM plan_milestones
+             WHERE plan_code = \(code) AND version = \(version) ORDER BY position
+            """).rows.map { r in
+            Milestone(code: try r.decode("code"), name: try r.decode("name"), phaseCode: try r.decode("phase_code"),
+                      weightInPhase: try r.decode("weight_in_phase"), position: try r.decode("position"))
+        }
+        return PlanCatalog(code: code, name: name, version: version, stages: stages, phases: phases, milestones: milestones)
+    }
+
+    static func currentCatalog(_ conn: Connection, code: String) throws -> PlanCatalog {
+        let p = try requirePlan(conn, code: code)
+        guard let c = try catalog(conn, code: code, version: p.currentVersion) else {
+            throw APIError.notFound("El plan «\(code)» no tiene versión \(p.currentVersion).")
+        }
+        return c
+    }
+
+    static func versions(_ conn: Connection, code: String) throws -> [(version: Int, name: String, reason: String?, createdAt: Date)] {
+        try conn.query("""
+            SELECT version, name, reason, created_at FROM plan_versions WHERE plan_code = \(code) ORDER BY version
+            """).rows.map { r in
+            (try r.decode("version"), try r.decode("name"), try r.decode("reason"), try r.decode("created_at"))
+        }
+    }
+
+    /// Writes a new plan (version 1). The caller has validated it.
+    static func create(_ conn: Connection, _ plan: PlanCatalog, onTimeDay: Int, by person: Int64?) throws {
+        try conn.execute("""
+            INSERT INTO plans (code, name, current_version, on_time_day) VALUES (\(plan.code), \(plan.name), 1, \(onTimeDay))
+            """)
+        var v = plan
+        v.version = 1
+        try insertVersion(conn, v, reason: "Creación del plan", by: person)
+    }
+
+    /// Writes every row of one version; versions are never updated afterwards.
+    static func insertVersion(_ conn: Connection, _ plan: PlanCatalog, reason: String?, by person: Int64?) throws {
+        try conn.execute("""
+            INSERT INTO plan_versions (plan_code, version, name, reason, created_by)
+            VALUES (\(plan.code), \(plan.version), \(plan.name), \(reason), \(person))
+            """)
+        // One statement per level, the rows passed as parallel arrays.
+        try conn.execute("""
+            INSERT INTO plan_stages (plan_code, version, code, name, position)
+            SELECT \(plan.code), \(plan.version), s.code, s.name, s.position
+              FROM unnest(\(plan.stages.map(\.code))::text[], \(plan.stages.map(\.name))::text[], \(plan.stages.map(\.position))::int[])
+                   AS s(code, name, position)
+            """)
+        try conn.execute("""
+            INSERT INTO plan_phases (plan_code, version, code, name, stage_code, weight_in_plan, position)
+            SELECT \(plan.code), \(plan.version), p.code, p.name, NULLIF(p.stage_code, ''), p.weight::numeric, p.position
+              FROM unnest(\(plan.phases.map(\.code))::text[], \(plan.phases.map(\.name))::text[],
+                          \(plan.phases.map { $0.stageCode ?? "" })::text[], \(plan.phases.map { "\($0.weightInPlan)" })::text[],
+                          \(plan.phases.map(\.position))::int[])
+                   AS p(code, name, stage_code, weight, position)
+            """)
+        try conn.execute("""
+            INSERT INTO plan_milestones (plan_code, version, code, name, phase_code, weight_in_phase, position)
+            SELECT \(plan.code), \(plan.version), m.code, m.name, m.phase_code, m.weight::numeric, m.position
+              FROM unnest(\(plan.milestones.map(\.code))::text[], \(plan.milestones.map(\.name))::text[],
+                          \(plan.milestones.map(\.phaseCode))::text[], \(plan.milestones.map { "\($0.weightInPhase)" })::text[],
+                          \(plan.milestones.map(\.position))::int[])
+                   AS m(code, name, phase_code, weight, position)
+            """)
+    }
+
+    /// Milestone codes of the plan that reports reference: a correction may not drop them.
+    static func reportedMilestones(_ conn: Connection, plan: String) throws -> Set<String> {
+        Set(try conn.query("""
+            SELECT DISTINCT milestone_code FROM report_milestones WHERE plan_code = \(plan)
+            """).rows.map { try $0.decode("milestone_code", as: String.self) })
+    }
+}

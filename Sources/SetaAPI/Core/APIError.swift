@@ -1,0 +1,88 @@
+// The API layer's one error type, and its mapping to RFC 9457 problem+json.
+import Foundation
+
+/// A field that made a request invalid, named as the client wrote it (snake_case, dotted paths).
+public struct FieldError: Codable, Sendable, Equatable {
+    public var field: String
+    public var message: String
+    public var found: String?
+    public init(field: String, message: String, found: String? = nil) {
+        self.field = field
+        self.message = message
+        self.found = found
+    }
+}
+
+/// Every failure a handler reports to a client. Anything else thrown becomes a bare 500.
+public struct APIError: Error, Sendable {
+    public var status: Int
+    public var title: String
+    public var detail: String
+    public var type: String
+    public var errors: [FieldError]
+    public var headers: [(String, String)]
+
+    public init(status: Int, title: String, detail: String, type: String = "about:blank",
+                errors: [FieldError] = [], headers: [(String, String)] = []) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type
+        self.errors = errors
+        self.headers = headers
+    }
+
+    public static func badRequest(_ detail: String, field: String? = nil) -> APIError {
+        APIError(status: 400, title: "Bad Request", detail: detail,
+                 errors: field.map { [FieldError(field: $0, message: detail)] } ?? [])
+    }
+    public static func invalid(_ errors: [FieldError], detail: String = "La solicitud tiene campos inválidos.") -> APIError {
+        APIError(status: 422, title: "Unprocessable Content", detail: detail, errors: errors)
+    }
+    public static func invalid(field: String, _ message: String, found: String? = nil) -> APIError {
+        invalid([FieldError(field: field, message: message, found: found)], detail: message)
+    }
+    public static func notFound(_ detail: String) -> APIError {
+        APIError(status: 404, title: "Not Found", detail: detail)
+    }
+    public static func conflict(_ detail: String, errors: [FieldError] = []) -> APIError {
+        APIError(status: 409, title: "Conflict", detail: detail, errors: errors)
+    }
+    public static func forbidden(_ detail: String = "No tiene permiso para esta acción.") -> APIError {
+        APIError(status: 403, title: "Forbidden", detail: detail)
+    }
+    public static func unauthorized(_ detail: String = "Se requiere un token Bearer válido.") -> APIError {
+        APIError(status: 401, title: "Unauthorized", detail: detail,
+                 headers: [("WWW-Authenticate", "Bearer realm=\"seta\"")])
+    }
+    public static func unavailable(_ detail: String = "La base de datos no está disponible; intente de nuevo.") -> APIError {
+        APIError(status: 503, title: "Service Unavailable", detail: detail, headers: [("Retry-After", "5")])
+    }
+    public static func preconditionFailed(_ detail: String) -> APIError {
+        APIError(status: 412, title: "Precondition Failed", detail: detail)
+    }
+    public static func locked(_ detail: String, field: String = "period") -> APIError {
+        APIError(status: 423, title: "Locked", detail: detail, errors: [FieldError(field: field, message: detail)])
+    }
+    public static func unsupportedMediaType(_ detail: String) -> APIError {
+        APIError(status: 415, title: "Unsupported Media Type", detail: detail)
+    }
+    public static func notAcceptable(_ detail: String) -> APIError {
+        APIError(status: 406, title: "Not Acceptable", detail: detail)
+    }
+
+    /// The RFC 9457 body.
+    struct Problem: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var instance: String?
+        var errors: [FieldError]?
+    }
+
+    func problem(instance: String?) -> Problem {
+        Problem(type: type, title: title, status: status, detail: detail, instance: instance,
+                errors: errors.isEmpty ? nil : errors)
+    }
+}

@@ -1,0 +1,89 @@
+// Bearer-token authentication and the reader's scope (which entities a caller may see or write).
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+enum Auth {
+    /// Tokens are `seta_` + 64 hex digits: 256 bits from the system generator.
+    static func newToken() -> String {
+        var g = SystemRandomNumberGenerator()
+        var hex = "seta_"
+        for _ in 0..<4 { hex += String(format: "%016llx", g.next() as UInt64) }
+        return hex
+    }
+
+    static func bearer(from header: String?) -> String? {
+        guard let header, header.utf8.count <= 256 else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard token.hasPrefix("seta_"), token.utf8.count == 69,
+              token.dropFirst(5).allSatisfy({ $0.isHexDigit && $0.isASCII }) else { return nil }
+        return token
+    }
+
+    static func authenticate(_ context: RequestContext) throws -> Principal {
+        guard let token = bearer(from: context.request.headers["Authorization"]) else {
+            throw APIError.unauthorized()
+        }
+        let rows = try context.db.withConnection { conn in
+            try conn.query("""
+                SELECT t.id AS token_id, p.id, p.name, p.role, p.partner_code, p.limited_to_partner,
+                       ARRAY(SELECT pr.region_code FROM person_regions pr WHERE pr.person_id = p.id ORDER BY 1) AS regions
+                  FROM tokens t JOIN people p ON p.id = t.person_id
+                 WHERE t.token_hash = sha256(convert_to(\(token), 'UTF8'))
+                   AND t.revoked_at IS NULL AND t.expires_at > \(context.now) AND p.active
+                """).rows
+        }
+        guard let row = rows.first else { throw APIError.unauthorized("El token no es válido, expiró o fue revocado.") }
+        return Principal(
+            personId: try row.decode("id", as: Int64.self),
+            name: try row.decode("name", as: String.self),
+            role: Role(rawValue: try row.decode("role", as: String.self)) ?? .viewer,
+            partnerCode: try row.decode("partner_code", as: String?.self),
+            limitedToPartner: try row.decode("limited_to_partner", as: Bool.self),
+            regions: try row.decode("regions", as: [String].self),
+            tokenId: try row.decode("token_id", as: Int64.self))
+    }
+
+    /// Issues a token for a person; returns (id, secret, expiry). The secret is never stored.
+    static func issue(_ conn: Connection, personId: Int64, label: String?, expiresAt: Date) throws -> (Int64, String) {
+        let token = newToken()
+        let rows = try conn.query("""
+            INSERT INTO tokens (person_id, token_hash, label, expires_at)
+            VALUES (\(personId), sha256(convert_to(\(token), 'UTF8')), \(label), \(expiresAt))
+            RETURNING id
+            """).rows
+        return (try rows[0].decode("id", as: Int64.self), token)
+    }
+}
+
+/// Which entities a caller may read, as a SQL condition over an entity-code column at a month.
+/// ActivityInfo's known flaw is dashboards that ignore the reader's restrictions: every list and
+/// dashboard query goes through this.
+enum Scope {
+    static func condition(for p: Principal, entityColumn: String, plan: String?, month: Period) -> SQL {
+        let m = month.firstDayString
+        switch p.role {
+        case .central:
+            return SQL(unsafe: "TRUE")
+        case .coordinator:
+            return SQL(unsafe: "\(entityColumn) IN (SELECT sr.entity_code FROM entity_regions_at(")
+                + "\(m)::date) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
+        case .advisor:
+            return SQL(unsafe: "\(entityColumn) IN (SELECT sa.entity_code FROM assignments sa WHERE sa.person_id = ")
+                + "\(p.personId) AND (\(plan)::text IS NULL OR sa.plan_code = \(plan)) AND sa.from_period <= \(m)::date AND (sa.to_period IS NULL OR sa.to_period >= \(m)::date))"
+        case .viewer:
+            var c = SQL(unsafe: "TRUE")
+            if !p.regions.isEmpty {
+                c = c + SQL(unsafe: " AND \(entityColumn) IN (SELECT sr.entity_code FROM entity_regions_at(")
+                    + "\(m)::date) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
+            }
+            if p.limitedToPartner, let partner = p.partnerCode {
+                c = c + SQL(unsafe: " AND \(entityColumn) IN (SELECT sa.entity_code FROM assignments sa JOIN people sp ON sp.id = sa.person_id WHERE sp.partner_code = ")
+                    + "\(partner) AND sa.from_period <= \(m)::date AND (sa.to_period IS NULL OR sa.to_period >= \(m)::date))"
+            }
+            return c
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// One request as handlers see it: path and query parameters, body decoding, the caller, content negotiation.
+import Foundation
+import SetaDomain
+import SetaHTTP
+import SetaDatabase
+
+/// The roles of SPEC "The people": asesor, coordinador/articulador regional, equipo central, lector.
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case advisor, coordinator, central, viewer
+}
+
+/// The authenticated caller.
+public struct Principal: Sendable {
+    public var personId: Int64
+    public var name: String
+    public var role: Role
+    public var partnerCode: String?
+    public var limitedToPartner: Bool
+    public var regions: [String]
+    public var tokenId: Int64
+}
+
+public final class RequestContext: @unchecked Sendable {
+    public let request: HTTPRequest
+    public let requestId: String
+    let app: SetaApp
+    var pathParameters: [String: String] = [:]
+    var principal: Principal?
+    private(set) lazy var queryItems: [(String, String)] = RequestContext.parseQuery(request.query)
+
+    init(request: HTTPRequest, requestId: String, app: SetaApp) {
+        self.request = request
+        self.requestId = requestId
+        self.app = app
+    }
+
+    var db: ConnectionPool { app.pool }
+    var now: Date { app.configuration.clock() }
+
+    /// The caller; routes that need one are only reached with it set.
+    var caller: Principal {
+        get throws {
+            guard let principal else { throw APIError.unauthorized() }
+            return principal
+        }
+    }
+
+    func param(_ name: String) -> String { pathParameters[name] ?? "" }
+
+    static func parseQuery(_ query: String?) -> [(String, String)] {
+        guard let query, !query.isEmpty else { return [] }
+        return query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                let plus = s.replacingOccurrences(of: "+", with: " ")
+                return plus.removingPercentEncoding ?? "\u{FFFD}invalid"
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    /// A query parameter, validated as text a person could have written (no control characters).
+    func query(_ name: String) throws -> String? {
+        guard let value = queryItems.last(where: { $0.0 == name })?.1 else { return nil }
+        if value.hasPrefix("\u{FFFD}invalid") || value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw APIError.badRequest("El parámetro `\(name)` tiene caracteres inválidos.", field: name)
+        }
+        if value.utf8.count > 500 {
+            throw APIError.badRequest("El parámetro `\(name)` es demasiado largo.", field: name)
+        }
+        return value
+    }
+
+    func requiredQuery(_ name: String) throws -> String {
+        guard let v = try query(name), !v.isEmpty else {
+            throw APIError.badRequest("Falta el parámetro obligatorio `\(name)`.", field: name)
+        }
+        return v
+    }
+
+    func period(_ name: String, required: Bool = true, default fallback: Period? = nil) throws -> Period? {
+        guard let text = try query(name), !text.isEmpty else {
+            if required && fallback == nil {
+                throw APIError.badRequest("Falta el parámetro obligatorio `\(name)` (AAAA-MM).", field: name)
+            }
+            return fallback
+        }
+        guard let p = Period(text) else {
+            throw APIError.badRequest("`\(name)` debe ser un mes AAAA-MM; se recibió «\(text)».", field: name)
+        }
+        return p
+    }
+
+    func intQuery(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = try query(name), !text.isEmpty else { return fallback }
+        guard let v = Int(text), range.contains(v) else {
+            throw APIError.badRequest("`\(name)` debe ser un entero entre \(range.lowerBound) y \(range.upperBound).", field: name)
+        }
+        return v
+    }
+
+    func boolQuery(_ name: String, default fallback: Bool = false) throws -> Bool {
+        guard let text = try query(name), !text.isEmpty else { return fallback }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw APIError.badRequest("`\(name)` debe ser true o false.", field: name)
+        }
+    }
+
+    /// Decodes a JSON body after checking its media type.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let contentType = request.headers["Content-Type"]?.lowercased() ?? ""
+        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard media == "application/json" || media.hasSuffix("+json") else {
+            throw APIError.unsupportedMediaType("Se esperaba `Content-Type: application/json`.")
+        }
+        return try JSON.decode(T.self, from: request.body)
+    }
+
+    /// The request body as UTF-8 text (CSV uploads).
+    func bodyText() throws -> String {
+        guard let text = String(validating: request.body, as: UTF8.self) else {
+            throw APIError.badRequest("El cuerpo no es UTF-8 válido.", field: "body")
+        }
+        return text
+    }
+
+    /// True when the client asked for CSV (`Accept: text/csv` or `?format=csv`).
+    var wantsCSV: Bool {
+        if let f = queryItems.last(where: { $0.0 == "format" })?.1 { return f.lowercased() == "csv" }
+        let accept = request.headers["Accept"]?.lowercased() ?? ""
+        return accept.contains("text/csv")
+    }
+
+    func requireRole(_ roles: Role...) throws {
+        let c = try caller
+        guard roles.contains(c.role) else { throw APIError.forbidden() }
+    }
+
+    func requireCentral() throws { try requireRole(.central) }
+}

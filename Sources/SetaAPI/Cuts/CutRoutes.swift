@@ -1,0 +1,252 @@
+// /v1/cuts: take a quarterly (or monthly) cut, read it, export it as CSV or JSON, compare two cuts.
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+struct CutRequestDTO: Codable, Sendable {
+    var plan: String
+    /// `YYYY-MM` or a quarter `YYYY-Qn` (its last month).
+    var period: String
+    var label: String
+}
+
+struct CutDTO: Codable, Sendable {
+    var id: Int64
+    var plan: String
+    var period: String
+    var label: String
+    var catalogVersion: Int
+    var createdAt: Date
+    var createdBy: Int64?
+    var lockedPeriods: [String]?
+    var national: GroupDTO?
+    var regions: [GroupDTO]?
+}
+
+struct CutEntityDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    var type: String
+    var departmentCode: String
+    var department: String
+    var regionCode: String?
+    var region: String?
+    var advisorId: Int64?
+    var advisor: String?
+    var partnerCode: String?
+    var total: Decimal?
+    var phases: [PhaseProgressDTO]
+    var milestones: [String: String]?
+}
+
+struct CutExportDTO: Codable, Sendable {
+    var cut: CutDTO
+    var entities: [CutEntityDTO]
+}
+
+struct CutComparisonDTO: Codable, Sendable {
+    struct EntityChange: Codable, Sendable {
+        var code: String
+        var name: String
+        var totalA: Decimal?
+        var totalB: Decimal?
+        var change: Decimal?
+    }
+    struct GroupChange: Codable, Sendable {
+        var group: String
+        var key: String
+        var name: String
+        var meanA: Decimal?
+        var meanB: Decimal?
+        var change: Decimal?
+    }
+    var a: CutDTO
+    var b: CutDTO
+    var groups: [GroupChange]
+    var entities: [EntityChange]
+}
+
+enum CutRoutes {
+    static func register(_ r: inout Router) {
+        r.add("POST", "/v1/cuts", take)
+        r.add("GET", "/v1/cuts", list)
+        r.add("GET", "/v1/cuts/{id}", show)
+        r.add("GET", "/v1/cuts/{id}/export", export)
+        r.add("GET", "/v1/cuts/{a}/compare/{b}", compare)
+    }
+
+    static func dto(_ c: CutStore.CutRow, locked: [String]? = nil) -> CutDTO {
+        CutDTO(id: c.id, plan: c.plan, period: c.period.description, label: c.label, catalogVersion: c.catalogVersion,
+               createdAt: c.createdAt, createdBy: c.createdBy, lockedPeriods: locked)
+    }
+
+    /// What of a frozen cut a reader may see: the same scope as live dashboards, on the frozen columns.
+    static func visible(_ e: CutStore.FrozenEntity, to p: Principal) -> Bool {
+        switch p.role {
+        case .central: return true
+        case .coordinator: return e.regionCode.map(p.regions.contains) ?? false
+        case .advisor: return e.advisorId == p.personId
+        case .viewer:
+            if !p.regions.isEmpty && !(e.regionCode.map(p.regions.contains) ?? false) { return false }
+            if p.limitedToPartner && e.partnerCode != p.partnerCode { return false }
+            return true
+        }
+    }
+
+    static func take(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let body = try ctx.decode(CutRequestDTO.self)
+        guard let period = Period.parseMonthOrQuarter(body.period) else {
+            throw APIError.invalid(field: "period", "`period` debe ser AAAA-MM o AAAA-Qn.", found: body.period)
+        }
+        try ctx.refuseFuture(period, field: "period")
+        let label = body.label.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...200).contains(label.count) else {
+            throw APIError.invalid(field: "label", "`label` debe tener entre 1 y 200 caracteres.")
+        }
+        let caller = try ctx.caller
+        let (cut, locked, national, regions) = try ctx.db.withTransaction { conn in
+            let catalog = try CatalogStore.currentCatalog(conn, code: body.plan)
+            // One cut at a time per plan, so two cuts never interleave their locks.
+            try conn.execute("SELECT 1 FROM plans WHERE code = \(catalog.code) FOR UPDATE")
+            let (id, locked) = try CutStore.take(conn, catalog: catalog, period: period, label: label, by: caller.personId)
+            let national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .national), catalog: catalog)
+            let regions = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .regions), catalog: catalog)
+            return (try CutStore.cut(conn, id: id)!, locked, national.first, regions)
+        }
+        var d = dto(cut, locked: locked)
+        d.national = national
+        d.regions = regions
+        return try .json(d, status: 201, headers: [("Location", "/v1/cuts/\(cut.id)")])
+    }
+
+    static func list(_ ctx: RequestContext) throws -> APIResponse {
+        _ = try ctx.caller
+        let plan = try ctx.query("plan")
+        let cuts = try ctx.db.withConnection { try CutStore.cuts($0, plan: plan) }.map { dto($0) }
+        if ctx.wantsCSV {
+            return .csv(filename: "cortes.csv") { sink in
+                try sink.row(["id", "plan", "period", "label", "catalog_version", "created_at"])
+                for c in cuts {
+                    try sink.row(["\(c.id)", c.plan, c.period, c.label, "\(c.catalogVersion)", ISO8601DateFormatter().string(from: c.createdAt)])
+                }
+            }
+        }
+        return try .json(ListResponse(items: cuts, total: cuts.count, nextCursor: nil))
+    }
+
+    static func show(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let d = try ctx.db.withConnection { conn -> CutDTO in
+            let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
+            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
+                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
+            }
+            var d = dto(cut)
+            var regions = try CutStore.groups(conn, cut: cut.id, kind: .regions)
+            if caller.role == .central || (caller.role == .viewer && caller.regions.isEmpty && !caller.limitedToPartner) {
+                d.national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: cut.id, kind: .national), catalog: catalog).first
+            } else if caller.role == .coordinator || caller.role == .viewer {
+                regions = regions.filter { caller.regions.contains($0.key) }
+            } else {
+                regions = []
+            }
+            d.regions = try ProgressRoutes.groupDTOs(conn, regions, catalog: catalog)
+            return d
+        }
+        return try .json(d)
+    }
+
+    static func export(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let format = try ctx.query("format")
+        if let format, !["csv", "json"].contains(format) {
+            throw APIError.badRequest("`format` debe ser csv o json.", field: "format")
+        }
+        let (cut, catalog) = try ctx.db.withConnection { conn -> (CutStore.CutRow, PlanCatalog) in
+            let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
+            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
+                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
+            }
+            return (cut, catalog)
+        }
+        let pool = ctx.db
+        if ctx.wantsCSV {
+            // Streams: rows are written to the socket as they are read.
+            return .csv(filename: "corte-\(cut.id)-\(cut.plan)-\(cut.period).csv") { sink in
+                try sink.row(["dane_code", "name", "type", "department", "region", "advisor", "partner"]
+                             + catalog.phases.map { "\($0.code) \($0.name)" } + ["total"])
+                try pool.withConnection { conn in
+                    try CutStore.entities(conn, cut: cut.id) { e in
+                        guard visible(e, to: caller) else { return }
+                        try sink.row([e.code, e.name, e.type, e.departmentName, e.regionName ?? "", e.advisorName ?? "",
+                                      e.partnerCode ?? ""]
+                                     + catalog.phases.map { CSVText.number(e.phases[$0.code] ?? nil) } + [CSVText.number(e.total)])
+                    }
+                }
+            }
+        }
+        var entities: [CutEntityDTO] = []
+        try pool.withConnection { conn in
+            try CutStore.entities(conn, cut: cut.id) { e in
+                guard visible(e, to: caller) else { return }
+                entities.append(CutEntityDTO(
+                    code: e.code, name: e.name, type: e.type, departmentCode: e.departmentCode, department: e.departmentName,
+                    regionCode: e.regionCode, region: e.regionName, advisorId: e.advisorId, advisor: e.advisorName,
+                    partnerCode: e.partnerCode, total: e.total?.out,
+                    phases: catalog.phases.map { p in
+                        let v = e.phases[p.code] ?? nil
+                        return PhaseProgressDTO(code: p.code, progress: v?.out, completed: v == 100)
+                    },
+                    milestones: e.milestones))
+            }
+        }
+        return try .json(CutExportDTO(cut: dto(cut), entities: entities))
+    }
+
+    static func compare(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let result = try ctx.db.withConnection { conn -> CutComparisonDTO in
+            let a = try CutStore.requireCut(conn, id: ctx.param("a"), field: "a")
+            let b = try CutStore.requireCut(conn, id: ctx.param("b"), field: "b")
+            guard a.plan == b.plan else {
+                throw APIError.invalid(field: "b", "Los cortes comparados deben ser del mismo plan (\(a.plan) ≠ \(b.plan)).")
+            }
+            var totalsA: [String: (String, Decimal?)] = [:]
+            try CutStore.entities(conn, cut: a.id) { e in if visible(e, to: caller) { totalsA[e.code] = (e.name, e.total) } }
+            var changes: [CutComparisonDTO.EntityChange] = []
+            var seen = Set<String>()
+            try CutStore.entities(conn, cut: b.id) { e in
+                guard visible(e, to: caller) else { return }
+                seen.insert(e.code)
+                let ta = totalsA[e.code]?.1
+                changes.append(.init(code: e.code, name: e.name, totalA: ta?.out, totalB: e.total?.out,
+                                     change: (ta != nil && e.total != nil) ? (e.total! - ta!).out : nil))
+            }
+            for (code, v) in totalsA where !seen.contains(code) {
+                changes.append(.init(code: code, name: v.0, totalA: v.1?.out, totalB: nil, change: nil))
+            }
+            changes.sort { $0.code < $1.code }
+            var groups: [CutComparisonDTO.GroupChange] = []
+            for kind in caller.role == .central ? [GroupKind.national, .regions] : [.regions] {
+                let ga = Dictionary(uniqueKeysWithValues: try CutStore.groups(conn, cut: a.id, kind: kind).map { ($0.key, $0) })
+                for gb in try CutStore.groups(conn, cut: b.id, kind: kind) {
+                    if caller.role != .central && !caller.regions.contains(gb.key) { continue }
+                    let ma = ga[gb.key]?.summary.meanProgress, mb = gb.summary.meanProgress
+                    groups.append(.init(group: kind.rawValue, key: gb.key, name: gb.name, meanA: ma?.out, meanB: mb?.out,
+                                        change: (ma != nil && mb != nil) ? (mb! - ma!).out : nil))
+                }
+            }
+            return CutComparisonDTO(a: dto(a), b: dto(b), groups: groups, entities: changes)
+        }
+        if ctx.wantsCSV {
+            return .csv(filename: "comparacion-\(result.a.id)-\(result.b.id).csv") { sink in
+                try sink.row(["dane_code", "name", "total_a", "total_b", "change"])
+                for e in result.entities {
+                    try sink.row([e.code, e.name, CSVText.number(e.totalA), CSVText.number(e.totalB), CSVText.number(e.change)])
+                }
+            }
+        }
+        return try .json(result)
+    }
+}

@@ -1,0 +1,175 @@
+// SQL of cuts (cortes): take one (entities, groups, locks in one transaction), read, export and compare.
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+enum CutStore {
+    struct CutRow: Sendable {
+        var id: Int64
+        var plan: String
+        var period: Period
+        var label: String
+        var catalogVersion: Int
+        var createdAt: Date
+        var createdBy: Int64?
+    }
+
+    /// How each group kind reads its key and name from the frozen entity rows of a cut.
+    static func frozenGroupColumns(_ kind: GroupKind) -> (key: String, name: String) {
+        switch kind {
+        case .national: return ("'national'::text", "'Nacional'::text")
+        case .regions: return ("ce.region_code", "ce.region_name")
+        case .departments: return ("ce.department_code", "ce.department_name")
+        case .advisors: return ("ce.advisor_id::text", "ce.advisor_name")
+        case .partners: return ("ce.partner_code", "(SELECT pa.name FROM partners pa WHERE pa.code = ce.partner_code)")
+        case .entityTypes: return ("ce.entity_type", "ce.entity_type")
+        }
+    }
+
+    /// Takes a cut: freezes every enrolled entity's progress, the group results and the catalog version,
+    /// and locks the months up to the cut's. Returns the new id and the months it locked.
+    static func take(_ conn: Connection, catalog: PlanCatalog, period: Period, label: String, by person: Int64) throws -> (Int64, [String]) {
+        let m = period.firstDayString
+        let id: Int64 = try conn.query("""
+            INSERT INTO cuts (plan_code, period, label, catalog_version, created_by)
+            VALUES (\(catalog.code), \(m)::date, \(label), \(catalog.version), \(person)) RETURNING id
+            """).rows[0].decode("id")
+        try conn.execute("""
+            WITH ent AS (SELECT entity_code FROM enrolled_at(\(catalog.code), \(m)::date)),
+            prog AS (SELECT * FROM entity_progress_at(\(catalog.code), \(catalog.version), \(m)::date, ARRAY(SELECT entity_code FROM ent))),
+            ms AS (
+              SELECT e.entity_code, jsonb_object_agg(pm.code, COALESCE(s.status, 'not_started')) AS milestones
+                FROM ent e CROSS JOIN plan_milestones pm
+                LEFT JOIN milestone_statuses_at(\(catalog.code), \(m)::date, ARRAY(SELECT entity_code FROM ent)) s
+                  ON s.entity_code = e.entity_code AND s.milestone_code = pm.code
+               WHERE pm.plan_code = \(catalog.code) AND pm.version = \(catalog.version)
+               GROUP BY e.entity_code
+            )
+            INSERT INTO cut_entities (cut_id, entity_code, entity_name, entity_type, department_code, department_name,
+                                      region_code, region_name, advisor_id, advisor_name, partner_code,
+                                      total, phases, completed, milestones)
+            SELECT \(id), e.code, e.name, e.type, e.department_code, d.name, r.region_code, rg.name,
+                   a.person_id, pe.name, pe.partner_code, p.total, p.phases, p.completed, ms.milestones
+              FROM prog p
+              JOIN entities e ON e.code = p.entity_code
+              JOIN departments d ON d.code = e.department_code
+              JOIN ms ON ms.entity_code = p.entity_code
+              LEFT JOIN entity_regions_at(\(m)::date) r ON r.entity_code = e.code
+              LEFT JOIN regions rg ON rg.code = r.region_code
+              LEFT JOIN assignments a ON a.entity_code = e.code AND a.plan_code = \(catalog.code)
+                   AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
+              LEFT JOIN people pe ON pe.id = a.person_id
+            """)
+        for kind in GroupKind.allCases {
+            let cols = frozenGroupColumns(kind)
+            var sql: SQL = "WITH rows_ AS (SELECT ce.entity_code, ce.entity_name, ce.total, ce.phases, ce.completed, "
+            sql.append(SQL(unsafe: "\(cols.key) AS gkey, \(cols.name) AS gname"))
+            sql.append(" FROM cut_entities ce WHERE ce.cut_id = \(id))")
+            sql.append(ProgressStore.aggregateCTEs)
+            sql.append(", agg AS (")
+            sql.append(ProgressStore.aggregateSelect)
+            sql.append("""
+                ) INSERT INTO cut_groups (cut_id, group_kind, group_key, group_name, summary)
+                  SELECT \(id), \(kind.rawValue), agg.gkey, agg.gname, to_jsonb(agg) FROM agg WHERE agg.gkey IS NOT NULL
+                """)
+            try conn.execute(sql)
+        }
+        // A cut locks every month up to its own that has reports or enrollments, so what it froze stays
+        // what the live figures say unless the central team reopens a month with a reason.
+        let locked = try conn.query("""
+            WITH months AS (
+              SELECT generate_series(
+                       LEAST(\(m)::date, COALESCE((SELECT min(period) FROM reports WHERE plan_code = \(catalog.code)), \(m)::date),
+                             COALESCE((SELECT min(from_period) FROM enrollments WHERE plan_code = \(catalog.code)), \(m)::date)),
+                       \(m)::date, interval '1 month')::date AS period
+            ), ins AS (
+              INSERT INTO period_locks (plan_code, period, reason, locked_by, cut_id)
+              SELECT \(catalog.code), months.period, \("Corte «\(label)»"), \(person), \(id) FROM months
+              ON CONFLICT DO NOTHING
+              RETURNING period
+            ), ev AS (
+              INSERT INTO period_lock_events (plan_code, period, action, reason, person_id, cut_id)
+              SELECT \(catalog.code), ins.period, 'lock', \("Corte «\(label)»"), \(person), \(id) FROM ins
+            )
+            SELECT to_char(period, 'YYYY-MM') AS p FROM ins ORDER BY 1
+            """).rows.map { try $0.decode("p", as: String.self) }
+        return (id, locked)
+    }
+
+    static func cut(_ conn: Connection, id: Int64) throws -> CutRow? {
+        try conn.query("""
+            SELECT id, plan_code, to_char(period, 'YYYY-MM') AS period, label, catalog_version, created_at, created_by
+              FROM cuts WHERE id = \(id)
+            """).rows.first.map(cutRow)
+    }
+
+    static func requireCut(_ conn: Connection, id text: String, field: String = "id") throws -> CutRow {
+        guard let id = Int64(text), id > 0, let c = try cut(conn, id: id) else {
+            throw APIError(status: 404, title: "Not Found", detail: "No existe el corte «\(text)».",
+                           errors: [FieldError(field: field, message: "Corte desconocido.", found: text)])
+        }
+        return c
+    }
+
+    static func cuts(_ conn: Connection, plan: String?) throws -> [CutRow] {
+        try conn.query("""
+            SELECT id, plan_code, to_char(period, 'YYYY-MM') AS period, label, catalog_version, created_at, created_by
+              FROM cuts WHERE (\(plan)::text IS NULL OR plan_code = \(plan)) ORDER BY id
+            """).rows.map(cutRow)
+    }
+
+    private static func cutRow(_ r: Row) throws -> CutRow {
+        CutRow(id: try r.decode("id"), plan: try r.decode("plan_code"),
+               period: Period(try r.decode("period", as: String.self))!, label: try r.decode("label"),
+               catalogVersion: try r.decode("catalog_version"), createdAt: try r.decode("created_at"),
+               createdBy: try r.decode("created_by"))
+    }
+
+    /// The frozen group results of one kind (as computed when the cut was taken).
+    static func groups(_ conn: Connection, cut: Int64, kind: GroupKind) throws -> [GroupResult] {
+        try ProgressStore.decodeGroups(conn.query("""
+            SELECT s.* FROM cut_groups g,
+                   jsonb_to_record(g.summary) AS s(gkey text, gname text, entity_count int, measured_count int, mean text,
+                                                   at_hundred int, min text, max text, lowest text[], highest text[],
+                                                   share_phases text[], share_values text[])
+             WHERE g.cut_id = \(cut) AND g.group_kind = \(kind.rawValue)
+             ORDER BY g.group_key
+            """).rows)
+    }
+
+    struct FrozenEntity: Sendable {
+        var code, name, type, departmentCode, departmentName: String
+        var regionCode, regionName, advisorName, partnerCode: String?
+        var advisorId: Int64?
+        var total: Decimal?
+        var phases: [String: Decimal?]
+        var milestones: [String: String]
+    }
+
+    /// Every entity of a cut, in code order; `visit` is called row by row.
+    static func entities(_ conn: Connection, cut: Int64, visit: (FrozenEntity) throws -> Void) throws {
+        let rows = try conn.query("""
+            SELECT entity_code, entity_name, entity_type, department_code, department_name, region_code, region_name,
+                   advisor_id, advisor_name, partner_code, total::text AS total,
+                   ARRAY(SELECT k FROM jsonb_object_keys(phases) k ORDER BY k) AS phase_codes,
+                   ARRAY(SELECT COALESCE(phases ->> k, '') FROM jsonb_object_keys(phases) k ORDER BY k) AS phase_values,
+                   ARRAY(SELECT k FROM jsonb_object_keys(milestones) k ORDER BY k) AS milestone_codes,
+                   ARRAY(SELECT milestones ->> k FROM jsonb_object_keys(milestones) k ORDER BY k) AS milestone_values
+              FROM cut_entities WHERE cut_id = \(cut) ORDER BY entity_code
+            """).rows
+        for r in rows {
+            let pc: [String] = try r.decode("phase_codes"), pv: [String] = try r.decode("phase_values")
+            let mc: [String] = try r.decode("milestone_codes"), mv: [String] = try r.decode("milestone_values")
+            var phases: [String: Decimal?] = [:]
+            for (i, c) in pc.enumerated() { phases[c] = .some(Decimal(exactText: pv[i])) }
+            try visit(FrozenEntity(
+                code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
+                departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),
+                regionCode: try r.decode("region_code"), regionName: try r.decode("region_name"),
+                advisorName: try r.decode("advisor_name"), partnerCode: try r.decode("partner_code"),
+                advisorId: try r.decode("advisor_id"),
+                total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                phases: phases, milestones: Dictionary(uniqueKeysWithValues: zip(mc, mv))))
+        }
+    }
+}

@@ -1,0 +1,33 @@
+// /healthz (alive), /readyz (database reachable, migrations current) and /metrics (Prometheus text).
+import Foundation
+
+enum OperationsRoutes {
+    static func register(_ r: inout Router) {
+        r.add("GET", "/healthz", auth: false) { _ in
+            try .json(["status": "ok"])
+        }
+        r.add("GET", "/readyz", auth: false) { ctx in
+            guard ctx.db.ping() else {
+                throw APIError.unavailable("La base de datos no responde.")
+            }
+            let pending = try ctx.app.pendingMigrations()
+            guard pending.isEmpty else {
+                throw APIError.unavailable("Hay migraciones pendientes: \(pending.joined(separator: ", ")).")
+            }
+            return try .json(["status": "ready"])
+        }
+        r.add("GET", "/metrics", auth: false) { ctx in
+            let stats = ctx.db.stats
+            let text = ctx.app.metrics.render(gauges: [
+                ("seta_db_pool_connections_in_use", "Pooled database connections in use.", stats.inUse),
+                ("seta_db_pool_connections_idle", "Pooled database connections idle.", stats.idle),
+                ("seta_db_pool_connections_max", "Maximum pooled database connections.", stats.max),
+                ("seta_http_open_connections", "Open client connections.", ctx.app.openConnections()),
+            ])
+            return .text(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(text.utf8))
+        }
+        r.add("GET", "/v1/version", auth: false) { ctx in
+            try .json(["version": ctx.app.configuration.version])
+        }
+    }
+}

@@ -1,0 +1,120 @@
+// Wire forms of progress: one entity, an entity table row, a group roll-up. Rounded to 2 decimals here only.
+import Foundation
+import SetaDomain
+
+struct EntityRefDTO: Codable, Sendable {
+    var code: String
+    var name: String
+}
+
+struct PhaseProgressDTO: Codable, Sendable {
+    var code: String
+    var name: String?
+    var weightInPlan: Decimal?
+    /// Rounded to two decimals; null when every milestone of the phase is not applicable.
+    var progress: Decimal?
+    var completed: Bool
+}
+
+struct MilestoneStatusDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    var phaseCode: String
+    var status: String
+    /// The month of the report the status was carried forward from; null when never reported.
+    var reportedIn: String?
+}
+
+struct EntityProgressDTO: Codable, Sendable {
+    var entity: EntityRefDTO
+    var plan: String
+    var catalogVersion: Int
+    var asOf: String
+    var enrolled: Bool
+    var total: Decimal?
+    var phases: [PhaseProgressDTO]
+    var milestones: [MilestoneStatusDTO]
+}
+
+struct EntityTableRowDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    var type: String
+    var departmentCode: String
+    var regionCode: String?
+    var advisorId: Int64?
+    var advisorName: String?
+    var partnerCode: String?
+    var total: Decimal?
+    var phases: [PhaseProgressDTO]
+}
+
+struct PhaseShareDTO: Codable, Sendable {
+    var phaseCode: String
+    /// Percent of the entities (for which the phase counts) that completed it.
+    var completedShare: Decimal
+}
+
+struct GroupDTO: Codable, Sendable {
+    var key: String
+    var name: String
+    var entityCount: Int
+    var measuredCount: Int
+    var meanProgress: Decimal?
+    var atHundred: Int
+    var min: Decimal?
+    var max: Decimal?
+    /// At most ten of the entities at the minimum (`lowest_count` says how many there are).
+    var lowest: [EntityRefDTO]
+    var lowestCount: Int
+    var highest: [EntityRefDTO]
+    var highestCount: Int
+    var phaseCompletion: [PhaseShareDTO]
+}
+
+struct GroupsResponseDTO: Codable, Sendable {
+    var plan: String
+    var catalogVersion: Int
+    var asOf: String
+    var group: String
+    var items: [GroupDTO]
+}
+
+struct SeriesPointDTO: Codable, Sendable {
+    var period: String
+    var items: [GroupDTO]
+}
+
+struct SeriesResponseDTO: Codable, Sendable {
+    var plan: String
+    var group: String
+    var from: String
+    var to: String
+    var points: [SeriesPointDTO]
+}
+
+extension Decimal {
+    /// How every progress figure is written out.
+    var out: Decimal { rounded(scale: 2) }
+}
+
+extension GroupDTO {
+    init(_ g: GroupResult, phaseOrder: [String], names: [String: String]) {
+        let s = g.summary
+        key = g.key
+        name = g.name
+        entityCount = s.entityCount
+        measuredCount = s.measuredCount
+        meanProgress = s.meanProgress?.out
+        atHundred = s.atHundred
+        min = s.min?.out
+        max = s.max?.out
+        lowest = s.lowest.prefix(10).map { EntityRefDTO(code: $0, name: names[$0] ?? "") }
+        lowestCount = s.lowest.count
+        highest = s.highest.prefix(10).map { EntityRefDTO(code: $0, name: names[$0] ?? "") }
+        highestCount = s.highest.count
+        phaseCompletion = phaseOrder.compactMap { code in
+            s.phaseCompletionShare[code].map { PhaseShareDTO(phaseCode: code, completedShare: $0.out) }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+// /v1/entities, /v1/departments, /v1/regions: the territory, with region membership by month; registers enrollments and imports.
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+/// Limits of the territory and people routes, each with its default.
+enum TerritoryLimits {
+    /// Entity codes in one bulk enrollment request.
+    static let maxCodesPerRequest = 5_000
+    /// Data rows in one CSV import.
+    static let maxImportRows = 20_000
+    /// Token lifetimes, in days.
+    static let defaultTokenDays = 90
+    static let maxTokenDays = 730
+    /// Lengths of names people type (regions, partners, people).
+    static let maxNameLength = 200
+}
+
+struct EntityDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    var type: String
+    var departmentCode: String
+    var departmentName: String
+    var regionCode: String?
+    var regionName: String?
+
+    init(_ e: TerritoryStore.EntityRow) {
+        code = e.code
+        name = e.name
+        type = e.type
+        departmentCode = e.departmentCode
+        departmentName = e.departmentName
+        regionCode = e.regionCode
+        regionName = e.regionName
+    }
+}
+
+/// A stretch of months in one region; `from` absent means "since always" (the default PND region).
+struct RegionSpanDTO: Codable, Sendable {
+    var from: Period?
+    var regionCode: String
+    var regionName: String
+}
+
+struct EntityDetailDTO: Encodable, Sendable {
+    var code: String
+    var name: String
+    var type: String
+    var asOf: Period
+    var department: DepartmentRefDTO
+    var region: RegionRefDTO?
+    var regionHistory: [RegionSpanDTO]
+    var enrollments: [EnrollmentDTO]
+    var assignments: [AssignmentDTO]
+}
+
+struct DepartmentRefDTO: Codable, Sendable { var code: String; var name: String }
+struct RegionRefDTO: Codable, Sendable { var code: String; var name: String }
+
+struct DepartmentDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    var regionCode: String?
+    var regionName: String?
+    var gobernacionCode: String?
+    var municipalityCount: Int
+}
+
+struct RegionDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    var active: Bool
+    var asOf: Period
+    var departments: [DepartmentRefDTO]
+    var entityCount: Int
+}
+
+struct RegionCreateDTO: Codable, Sendable { var code: String; var name: String }
+struct RegionRenameDTO: Codable, Sendable { var name: String }
+struct RegionMoveDTO: Codable, Sendable { var region: String; var from: Period }
+
+struct RegionMoveResultDTO: Encodable, Sendable {
+    var code: String
+    var name: String
+    var region: RegionRefDTO
+    var from: Period
+    var regionHistory: [RegionSpanDTO]
+}
+
+extension RequestContext {
+    /// `as_of` (YYYY-MM), by default the current month.
+    func asOfMonth() throws -> Period {
+        try period("as_of", required: false, default: Period.current(at: now))!
+    }
+
+    /// A text body field as the person meant it: trimmed, required, within `max` characters.
+    func requiredText(_ value: String, field: String, max: Int = TerritoryLimits.maxNameLength) throws -> String {
+        let t = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if t.isEmpty { throw APIError.invalid(field: field, "`\(field)` no puede estar vacío.") }
+        if t.count > max { throw APIError.invalid(field: field, "`\(field)` admite hasta \(max) caracteres.", found: String(t.prefix(40))) }
+        if t.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw APIError.invalid(field: field, "`\(field)` tiene caracteres de control.")
+        }
+        return t
+    }
+}
+
+enum TerritoryRoutes {
+    static func register(_ r: inout Router) {
+        registerEntities(&r)
+        registerDepartments(&r)
+        registerRegions(&r)
+        EnrollmentRoutes.register(&r)
+        ImportRoutes.register(&r)
+    }
+
+    static func isEntityCode(_ s: String) -> Bool {
+        (s.count == 2 || s.count == 5) && s.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    static func spans(_ history: [(from: Period, region: String, name: String)]) -> [RegionSpanDTO] {
+        history.map { RegionSpanDTO(from: $0.from == TerritoryStore.sinceAlways ? nil : $0.from, regionCode: $0.region, regionName: $0.name) }
+    }
+
+    // MARK: Entities
+
+    static func registerEntities(_ r: inout Router) {
+        r.add("GET", "/v1/entities") { ctx in
+            let asOf = try ctx.asOfMonth()
+            var filter = TerritoryStore.EntityFilter(asOf: asOf)
+            filter.department = try ctx.query("department").flatMap { $0.isEmpty ? nil : $0 }
+            filter.region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
+            filter.type = try ctx.query("type").flatMap { $0.isEmpty ? nil : $0 }
+            filter.plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
+            filter.q = try ctx.query("q").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+            if let t = filter.type, !TerritoryStore.entityTypes.contains(t) {
+                throw APIError.invalid(field: "type", "`type` debe ser uno de: \(TerritoryStore.entityTypes.joined(separator: ", ")).", found: t)
+            }
+            let csv = ctx.wantsCSV
+            let limit = csv ? nil : try KeysetCursor.limit(ctx)
+            let after = csv ? nil : try KeysetCursor.after(ctx, isKey: isEntityCode)
+            let caller = try ctx.caller
+            let page = try ctx.db.withConnection { conn in
+                try validateFilters(conn, department: filter.department, region: filter.region, plan: filter.plan)
+                return try TerritoryStore.entities(conn, filter, scope: Scope.condition(for: caller, entityColumn: "e.code", plan: filter.plan, month: asOf),
+                                                   after: after, limit: limit.map { $0 + 1 })
+            }
+            if csv {
+                return .csv(filename: "entidades-\(asOf).csv") { sink in
+                    try sink.row(["code", "name", "type", "department_code", "department_name", "region_code", "region_name"])
+                    for e in page.rows {
+                        try sink.row([e.code, e.name, e.type, e.departmentCode, e.departmentName, e.regionCode ?? "", e.regionName ?? ""])
+                    }
+                }
+            }
+            let items = Array(page.rows.prefix(limit!)).map(EntityDTO.init)
+            let next = page.rows.count > limit! ? items.last.map { KeysetCursor.encode($0.code) } : nil
+            return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
+        }
+
+        r.add("GET", "/v1/entities/{code}") { ctx in
+            let code = ctx.param("code")
+            let asOf = try ctx.asOfMonth()
+            let caller = try ctx.caller
+            let dto = try ctx.db.withConnection { conn -> EntityDetailDTO in
+                let e = try TerritoryStore.requireEntity(conn, code: code, asOf: asOf)
+                try requireInScope(conn, caller: caller, entity: code, month: asOf)
+                let enrollments = try EnrollmentStore.enrollments(conn, entity: code).map(EnrollmentDTO.init)
+                var af = AssignmentStore.ListFilter(month: asOf)
+                af.entity = code
+                af.asOf = asOf
+                let assignments = try AssignmentStore.list(conn, af, scope: SQL(unsafe: "TRUE"), after: nil, limit: nil).rows.map(AssignmentDTO.init)
+                return EntityDetailDTO(
+                    code: e.code, name: e.name, type: e.type, asOf: asOf,
+                    department: DepartmentRefDTO(code: e.departmentCode, name: e.departmentName),
+                    region: e.regionCode.map { RegionRefDTO(code: $0, name: e.regionName ?? $0) },
+                    regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)),
+                    enrollments: enrollments, assignments: assignments)
+            }
+            return try .json(dto)
+        }
+
+        r.add("PUT", "/v1/entities/{code}/region") { ctx in
+            try ctx.requireCentral()
+            let code = ctx.param("code")
+            let body = try ctx.decode(RegionMoveDTO.self)
+            let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
+                let e = try TerritoryStore.requireEntity(conn, code: code, asOf: body.from)
+                let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
+                try TerritoryStore.moveEntity(conn, code: code, region: region.code, from: body.from)
+                return RegionMoveResultDTO(code: e.code, name: e.name, region: RegionRefDTO(code: region.code, name: region.name),
+                                           from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)))
+            }
+            return try .json(dto)
+        }
+    }
+
+    /// A filter naming a department, region or plan that does not exist is a 422 naming the parameter.
+    static func validateFilters(_ conn: Connection, department: String?, region: String?, plan: String?) throws {
+        if let d = department, try TerritoryStore.department(conn, code: d) == nil {
+            throw APIError.invalid(field: "department", "No existe el departamento «\(d)».", found: d)
+        }
+        if let r = region { try TerritoryStore.requireRegion(conn, code: r, field: "region", active: false) }
+        if let p = plan, try CatalogStore.plan(conn, code: p) == nil {
+            throw APIError.invalid(field: "plan", "No existe el plan «\(p)».", found: p)
+        }
+    }
+
+    /// A single entity outside the caller's scope (SPEC "Rules for writes": coordinators see their region,
+    /// advisors their assigned entities) is a 403.
+    static func requireInScope(_ conn: Connection, caller: Principal, entity: String, month: Period, plan: String? = nil) throws {
+        guard caller.role != .central else { return }
+        let visible = try conn.query("""
+            SELECT 1 FROM entities e WHERE e.code = \(entity) AND \(Scope.condition(for: caller, entityColumn: "e.code", plan: plan, month: month))
+            """).count > 0
+        if !visible { throw APIError.forbidden("La entidad \(entity) está fuera de su alcance.") }
+    }
+
+    // MARK: Departments
+
+    static func registerDepartments(_ r: inout Router) {
+        r.add("GET", "/v1/departments") { ctx in
+            let asOf = try ctx.asOfMonth()
+            let region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
+            let rows = try ctx.db.withConnection { conn in
+                if let region { try TerritoryStore.requireRegion(conn, code: region, field: "region", active: false) }
+                return try TerritoryStore.departments(conn, asOf: asOf, region: region)
+            }
+            if ctx.wantsCSV {
+                return .csv(filename: "departamentos-\(asOf).csv") { sink in
+                    try sink.row(["code", "name", "region_code", "region_name", "gobernacion_code", "municipality_count"])
+                    for d in rows {
+                        try sink.row([d.code, d.name, d.regionCode ?? "", d.regionName ?? "", d.gobernacionCode ?? "", "\(d.municipalityCount)"])
+                    }
+                }
+            }
+            let items = rows.map {
+                DepartmentDTO(code: $0.code, name: $0.name, regionCode: $0.regionCode, regionName: $0.regionName,
+                              gobernacionCode: $0.gobernacionCode, municipalityCount: $0.municipalityCount)
+            }
+            return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+        }
+
+        r.add("PUT", "/v1/departments/{code}/region") { ctx in
+            try ctx.requireCentral()
+            let code = ctx.param("code")
+            let body = try ctx.decode(RegionMoveDTO.self)
+            let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
+                guard let d = try TerritoryStore.department(conn, code: code) else {
+                    throw APIError(status: 404, title: "Not Found", detail: "No existe el departamento «\(code)».",
+                                   errors: [FieldError(field: "code", message: "Departamento desconocido.", found: code)])
+                }
+                let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
+                try TerritoryStore.moveDepartment(conn, code: code, region: region.code, from: body.from)
+                return RegionMoveResultDTO(code: d.code, name: d.name, region: RegionRefDTO(code: region.code, name: region.name),
+                                           from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, department: code)))
+            }
+            return try .json(dto)
+        }
+    }
+
+    // MARK: Regions
+
+    static func regionDTO(_ r: TerritoryStore.RegionRow, asOf: Period) -> RegionDTO {
+        RegionDTO(code: r.code, name: r.name, active: r.active, asOf: asOf,
+                  departments: zip(r.departmentCodes, r.departmentNames).map { DepartmentRefDTO(code: $0, name: $1) },
+                  entityCount: r.entityCount)
+    }
+
+    static func isRegionCode(_ s: String) -> Bool {
+        (1...60).contains(s.count) && s.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
+    }
+
+    static func registerRegions(_ r: inout Router) {
+        r.add("GET", "/v1/regions") { ctx in
+            let asOf = try ctx.asOfMonth()
+            let includeRetired = try ctx.boolQuery("include_retired")
+            let rows = try ctx.db.withConnection { conn in
+                try TerritoryStore.regions(conn, asOf: asOf, includeRetired: includeRetired)
+            }
+            if ctx.wantsCSV {
+                return .csv(filename: "regiones-\(asOf).csv") { sink in
+                    try sink.row(["code", "name", "active", "department_codes", "entity_count"])
+                    for g in rows {
+                        try sink.row([g.code, g.name, g.active ? "true" : "false", g.departmentCodes.joined(separator: " "), "\(g.entityCount)"])
+                    }
+                }
+            }
+            let items = rows.map { regionDTO($0, asOf: asOf) }
+            return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+        }
+
+        r.add("GET", "/v1/regions/{code}") { ctx in
+            let code = ctx.param("code")
+            let asOf = try ctx.asOfMonth()
+            let row = try ctx.db.withConnection { conn in try TerritoryStore.regions(conn, asOf: asOf, code: code).first }
+            guard let row else { throw APIError.notFound("No existe la región «\(code)».") }
+            return try .json(regionDTO(row, asOf: asOf))
+        }
+
+        r.add("POST", "/v1/regions") { ctx in
+            try ctx.requireCentral()
+            let body = try ctx.decode(RegionCreateDTO.self)
+            let code = body.code.trimmingCharacters(in: .whitespaces)
+            guard isRegionCode(code) else {
+                throw APIError.invalid(field: "code", "`code` admite de 1 a 60 letras minúsculas, dígitos y guiones (p. ej. `centro-sur`).", found: code)
+            }
+            let name = try ctx.requiredText(body.name, field: "name")
+            let asOf = Period.current(at: ctx.now)
+            let dto = try ctx.db.withTransaction { conn -> RegionDTO in
+                if let existing = try TerritoryStore.region(conn, code: code) {
+                    throw APIError.conflict("Ya existe la región «\(code)»\(existing.active ? "" : " (eliminada)").",
+                                            errors: [FieldError(field: "code", message: "Código en uso.", found: code)])
+                }
+                try refuseDuplicateName(conn, name, except: nil)
+                try TerritoryStore.createRegion(conn, code: code, name: name)
+                return regionDTO(try TerritoryStore.regions(conn, asOf: asOf, code: code)[0], asOf: asOf)
+            }
+            return try .json(dto, status: 201, headers: [("Location", "/v1/regions/\(code)")])
+        }
+
+        r.add("PATCH", "/v1/regions/{code}") { ctx in
+            try ctx.requireCentral()
+            let code = ctx.param("code")
+            let body = try ctx.decode(RegionRenameDTO.self)
+            let name = try ctx.requiredText(body.name, field: "name")
+            let asOf = Period.current(at: ctx.now)
+            let dto = try ctx.db.withTransaction { conn -> RegionDTO in
+                guard try TerritoryStore.region(conn, code: code) != nil else {
+                    throw APIError.notFound("No existe la región «\(code)».")
+                }
+                try refuseDuplicateName(conn, name, except: code)
+                try TerritoryStore.renameRegion(conn, code: code, name: name)
+                return regionDTO(try TerritoryStore.regions(conn, asOf: asOf, code: code)[0], asOf: asOf)
+            }
+            return try .json(dto)
+        }
+
+        // Deleting retires: past months keep naming the region; only a region with no members from now on goes.
+        r.add("DELETE", "/v1/regions/{code}") { ctx in
+            try ctx.requireCentral()
+            let code = ctx.param("code")
+            let current = Period.current(at: ctx.now)
+            try ctx.db.withTransaction { conn in
+                guard let region = try TerritoryStore.region(conn, code: code) else {
+                    throw APIError.notFound("No existe la región «\(code)».")
+                }
+                guard region.active else { return }
+                let ties = try TerritoryStore.regionTies(conn, code: code, current: current)
+                var errors: [FieldError] = []
+                if ties.members > 0 {
+                    errors.append(FieldError(field: "members", message: "La región tiene \(ties.members) entidades en \(current); muévalas antes.", found: "\(ties.members)"))
+                }
+                if ties.laterMoves > 0 {
+                    errors.append(FieldError(field: "members", message: "Hay \(ties.laterMoves) traslados a la región con fecha posterior a \(current).", found: "\(ties.laterMoves)"))
+                }
+                if ties.people > 0 {
+                    errors.append(FieldError(field: "people", message: "\(ties.people) personas activas tienen la región asignada.", found: "\(ties.people)"))
+                }
+                if !errors.isEmpty {
+                    throw APIError.conflict("La región «\(code)» aún tiene miembros desde \(current); no se puede eliminar.", errors: errors)
+                }
+                try TerritoryStore.retireRegion(conn, code: code)
+            }
+            return .empty(status: 204, headers: [])
+        }
+    }
+
+    static func refuseDuplicateName(_ conn: Connection, _ name: String, except code: String?) throws {
+        if let other = try TerritoryStore.activeRegionNamed(conn, name, except: code) {
+            throw APIError.conflict("Ya hay una región activa llamada «\(name)» (\(other)).",
+                                    errors: [FieldError(field: "name", message: "Nombre en uso.", found: name)])
+        }
+    }
+}

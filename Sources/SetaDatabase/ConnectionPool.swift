@@ -1,0 +1,200 @@
+// ConnectionPool: a bounded, lazily filled set of connections with transactions and restart recovery.
+import Foundation
+
+/// A bounded pool of `Connection`s shared by many threads.
+///
+/// - Connections are opened on demand, up to `maxConnections`; a caller that finds none free waits up to
+///   `acquireTimeout` and then gets `.poolTimeout`.
+/// - A connection that broke (its query failed with the session gone, or it was found closed when checked
+///   out) is dropped and replaced by a new one on the next checkout, so after a PostgreSQL restart requests
+///   succeed again without restarting the service.
+public final class ConnectionPool: @unchecked Sendable {
+    public let maxConnections: Int
+    public let acquireTimeout: TimeInterval
+    public let limits: DatabaseLimits
+    private let conninfo: String
+
+    // All of the state below is guarded by `condition`.
+    private let condition = NSCondition()
+    private var idle: [IdleConnection] = []
+    /// Checked out plus being opened: the number that counts against `maxConnections` besides `idle`.
+    private var checkedOut = 0
+    private var closed = false
+
+    private struct IdleConnection {
+        let connection: Connection
+        let since: TimeInterval
+    }
+
+    public init(
+        conninfo: String,
+        maxConnections: Int = DatabaseLimits.defaults.poolMaxConnections,
+        acquireTimeout: TimeInterval = DatabaseLimits.defaults.poolAcquireTimeout,
+        limits: DatabaseLimits = .defaults
+    ) {
+        precondition(maxConnections > 0, "a pool needs at least one connection")
+        self.conninfo = conninfo
+        self.maxConnections = maxConnections
+        self.acquireTimeout = acquireTimeout
+        self.limits = limits
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Connections checked out, connections idle in the pool, and the bound.
+    public var stats: (inUse: Int, idle: Int, max: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (checkedOut, idle.count, maxConnections)
+    }
+
+    /// Lends a connection to `body` and takes it back afterwards, whatever happens.
+    @discardableResult
+    public func withConnection<T>(
+        file: String = #fileID, line: Int = #line, _ body: (Connection) throws -> T
+    ) throws -> T {
+        let connection = try checkOut(file: file, line: line)
+        defer { checkIn(connection) }
+        return try body(connection)
+    }
+
+    /// How strictly concurrent transactions are kept apart (PostgreSQL's `ISOLATION LEVEL`).
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws (and the error is
+    /// rethrown). Success is returned only when PostgreSQL confirmed the COMMIT: a failed COMMIT, a COMMIT
+    /// turned into ROLLBACK, or a connection lost on the way all throw.
+    @discardableResult
+    public func withTransaction<T>(
+        isolation: IsolationLevel? = nil, file: String = #fileID, line: Int = #line,
+        _ body: (Connection) throws -> T
+    ) throws -> T {
+        try withConnection(file: file, line: line) { connection in
+            let begin = isolation.map { "BEGIN ISOLATION LEVEL \($0.rawValue)" } ?? "BEGIN"
+            try connection.execute(SQL(unsafe: begin), file: file, line: line)
+            let value: T
+            do {
+                value = try body(connection)
+            } catch {
+                // A rollback that fails leaves the session unusable; checkIn then drops it.
+                _ = try? connection.execute("ROLLBACK", file: file, line: line)
+                throw error
+            }
+            try connection.commit(file: file, line: line)
+            return value
+        }
+    }
+
+    /// `withTransaction`, run again (with a short growing pause) when PostgreSQL reports a serialization
+    /// failure or a deadlock, up to `maxAttempts` times. `body` must be safe to run more than once.
+    @discardableResult
+    public func withRetryingTransaction<T>(
+        isolation: IsolationLevel? = .serializable, maxAttempts: Int? = nil,
+        file: String = #fileID, line: Int = #line, _ body: (Connection) throws -> T
+    ) throws -> T {
+        let attempts = max(1, maxAttempts ?? limits.serializationRetryAttempts)
+        var attempt = 1
+        while true {
+            do {
+                return try withTransaction(isolation: isolation, file: file, line: line, body)
+            } catch let error as DatabaseError where error.isSerializationFailure && attempt < attempts {
+                // Jitter keeps two colliding transactions from colliding again in lockstep.
+                let pause = Double(attempt) * 0.005 + Double.random(in: 0..<0.005)
+                Thread.sleep(forTimeInterval: pause)
+                attempt += 1
+            }
+        }
+    }
+
+    /// Readiness check: a `SELECT 1` on a pooled connection.
+    public func ping() -> Bool {
+        (try? withConnection { connection in try connection.query("SELECT 1").count == 1 }) ?? false
+    }
+
+    /// Closes idle connections now and the others when they come back; waiting and later callers get
+    /// `.poolClosed`.
+    public func close() {
+        condition.lock()
+        closed = true
+        let toClose = idle
+        idle.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        toClose.forEach { $0.connection.close() }
+    }
+
+    // MARK: - Checkout
+
+    private func checkOut(file: String, line: Int) throws -> Connection {
+        let deadline = Date(timeIntervalSinceNow: acquireTimeout)
+        condition.lock()
+        while true {
+            if closed {
+                condition.unlock()
+                throw DatabaseError(.poolClosed, message: "the connection pool is closed", file: file, line: line)
+            }
+            if let candidate = idle.popLast() {
+                checkedOut += 1
+                condition.unlock()
+                if isUsable(candidate) { return candidate.connection }
+                candidate.connection.close()
+                condition.lock()
+                checkedOut -= 1
+                continue
+            }
+            if checkedOut < maxConnections {
+                checkedOut += 1
+                condition.unlock()
+                do {
+                    return try Connection(conninfo: conninfo, limits: limits, file: file, line: line)
+                } catch {
+                    condition.lock()
+                    checkedOut -= 1
+                    condition.signal()
+                    condition.unlock()
+                    throw error
+                }
+            }
+            if Date() >= deadline || !condition.wait(until: deadline), idle.isEmpty, checkedOut >= maxConnections {
+                condition.unlock()
+                throw DatabaseError(
+                    .poolTimeout,
+                    message: "no database connection became free within \(acquireTimeout) s (all \(maxConnections) in use)",
+                    file: file, line: line)
+            }
+        }
+    }
+
+    /// A connection idle for long gets a real round trip; a recent one only the socket check.
+    private func isUsable(_ candidate: IdleConnection) -> Bool {
+        guard candidate.connection.isAliveAfterPoll() else { return false }
+        if ProcessInfo.processInfo.systemUptime - candidate.since > limits.poolIdleCheckAfter {
+            return (try? candidate.connection.query("SELECT 1")) != nil
+        }
+        return true
+    }
+
+    private func checkIn(_ connection: Connection) {
+        var keep = connection.isHealthy
+        if keep, connection.transactionState != .idle {
+            // The borrower left a transaction open (or failed): end it so the next borrower starts clean.
+            _ = try? connection.execute("ROLLBACK")
+            keep = connection.isHealthy && connection.transactionState == .idle
+        }
+        condition.lock()
+        checkedOut -= 1
+        keep = keep && !closed
+        if keep {
+            idle.append(IdleConnection(connection: connection, since: ProcessInfo.processInfo.systemUptime))
+        }
+        condition.signal()
+        condition.unlock()
+        if !keep { connection.close() }
+    }
+}

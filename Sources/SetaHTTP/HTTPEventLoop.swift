@@ -1,0 +1,507 @@
+// HTTPEventLoop: the single thread that owns every socket: accepts, reads, writes, timers, shutdown.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Messages from worker threads (and `shutdown()`) to the loop.
+enum LoopMessage: Sendable {
+    /// A connection's output has bytes to send.
+    case send(UInt64)
+    /// The worker finished the response for this connection.
+    case responded(UInt64, ResponseOutcome)
+    case shutdown
+}
+
+/// The loop's inbox: a locked list plus a self-pipe so epoll wakes up when something arrives.
+final class LoopMailbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [LoopMessage] = []
+    private var wakePending = false
+    private var wakeDescriptor: Int32
+
+    init(wakeDescriptor: Int32) {
+        self.wakeDescriptor = wakeDescriptor
+    }
+
+    func post(_ message: LoopMessage) {
+        lock.lock()
+        defer { lock.unlock() }
+        messages.append(message)
+        // Written under the lock so `close()` can never leave a worker writing to a reused descriptor.
+        if !wakePending && wakeDescriptor >= 0 {
+            wakePending = true
+            var byte: UInt8 = 1
+            _ = Glibc.write(wakeDescriptor, &byte, 1)
+        }
+    }
+
+    func drain() -> [LoopMessage] {
+        lock.lock()
+        defer { lock.unlock() }
+        let drained = messages
+        messages.removeAll(keepingCapacity: true)
+        wakePending = false
+        return drained
+    }
+
+    func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        if wakeDescriptor >= 0 { Glibc.close(wakeDescriptor) }
+        wakeDescriptor = -1
+    }
+}
+
+/// A lock-protected flag read by workers.
+final class SharedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+}
+
+/// One accepted socket, touched only by the loop thread (its output is shared with one worker).
+final class Connection {
+    let token: UInt64
+    let fd: Int32
+    let address: String
+    var machine: HTTPConnectionStateMachine
+    let output: ConnectionOutput
+    var registeredEvents: UInt32
+    /// The worker's verdict, applied once the output is flushed.
+    var outcome: ResponseOutcome?
+    /// Since when unsent output has made no progress (write timeout).
+    var stalledSince: ContinuousClock.Instant?
+    /// False for connections over `maxConnections` that were only answered 503.
+    let countsTowardLimit: Bool
+
+    init(token: UInt64, fd: Int32, address: String, machine: HTTPConnectionStateMachine,
+         output: ConnectionOutput, registeredEvents: UInt32, countsTowardLimit: Bool) {
+        self.token = token
+        self.fd = fd
+        self.address = address
+        self.machine = machine
+        self.output = output
+        self.registeredEvents = registeredEvents
+        self.countsTowardLimit = countsTowardLimit
+    }
+}
+
+final class HTTPEventLoop: @unchecked Sendable {
+    typealias Instant = ContinuousClock.Instant
+
+    private static let listenerToken: UInt64 = 0
+    private static let wakeToken: UInt64 = 1
+    private static let readChunkBytes = 64 * 1024
+    private static let maxLingeringRejections = 256
+    private static let acceptPause: Duration = .milliseconds(100)
+
+    private let configuration: HTTPServerConfiguration
+    private let responder: HTTPResponder
+    private let poll: EventPoll
+    private let pool: WorkerPool
+    private let mailbox: LoopMailbox
+    private let wakeReadDescriptor: Int32
+    private let shuttingDown = SharedFlag()
+    private let onStopped: @Sendable () -> Void
+    private let tickInterval: Duration
+
+    // Loop-thread state.
+    private var listener: Int32
+    private var connections: [UInt64: Connection] = [:]
+    private var nextToken: UInt64 = 2
+    private var lingeringRejections = 0
+    private var acceptPausedUntil: Instant?
+    private var shutdownDeadline: Instant?
+    private let readBuffer: UnsafeMutableRawBufferPointer
+
+    // Shared with other threads.
+    private let stateLock = NSCondition()
+    private var openCount = 0
+    private var listenerClosed = false
+
+    init(configuration: HTTPServerConfiguration, listener: Int32, handler: @escaping HTTPHandler,
+         onStopped: @escaping @Sendable () -> Void) throws {
+        var descriptors: [Int32] = [-1, -1]
+        guard pipe(&descriptors) == 0 else { throw HTTPServerError.systemCall("pipe", errno: errno) }
+        for fd in descriptors {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            try? Socket.makeNonBlocking(fd)
+        }
+        do {
+            poll = try EventPoll()
+            try poll.add(listener, token: Self.listenerToken, events: EventPoll.readable)
+            try poll.add(descriptors[0], token: Self.wakeToken, events: EventPoll.readable)
+        } catch {
+            Glibc.close(descriptors[0])
+            Glibc.close(descriptors[1])
+            throw error
+        }
+        self.configuration = configuration
+        self.listener = listener
+        self.onStopped = onStopped
+        wakeReadDescriptor = descriptors[0]
+        mailbox = LoopMailbox(wakeDescriptor: descriptors[1])
+        responder = HTTPResponder(handler: handler, logger: configuration.logger)
+        pool = WorkerPool(threadCount: configuration.workerCount, queueLimit: configuration.maxQueuedRequests)
+        readBuffer = .allocate(byteCount: Self.readChunkBytes, alignment: 16)
+        let shortest = [configuration.headerReadTimeout, configuration.bodyReadTimeout,
+                        configuration.idleKeepAliveTimeout, configuration.writeTimeout,
+                        configuration.closeLingerTimeout].min() ?? .seconds(1)
+        tickInterval = min(max(shortest / 10, .milliseconds(5)), .milliseconds(250))
+    }
+
+    deinit {
+        readBuffer.deallocate()
+    }
+
+    var openConnectionCount: Int {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        return openCount
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "seta-http-loop"
+        thread.start()
+    }
+
+    /// Asks the loop to shut down and waits (briefly) until it has closed the listening socket,
+    /// so a caller can rely on new connections being refused once this returns.
+    func requestShutdown() {
+        mailbox.post(.shutdown)
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        let limit = Date().addingTimeInterval(2)
+        while !listenerClosed {
+            if !stateLock.wait(until: limit) { break }
+        }
+    }
+
+    // MARK: - Loop
+
+    private func run() {
+        var nextTick = ContinuousClock.now + tickInterval
+        while true {
+            var wakeAt = nextTick
+            if let resume = acceptPausedUntil { wakeAt = min(wakeAt, resume) }
+            let wait = max(0, (wakeAt - .now) / .milliseconds(1))
+            for event in poll.wait(timeoutMilliseconds: Int32(min(wait.rounded(.up), 1000))) {
+                switch event.token {
+                case Self.listenerToken: acceptConnections()
+                case Self.wakeToken: handleMessages()
+                default:
+                    if let connection = connections[event.token] { handle(event.events, on: connection) }
+                }
+            }
+
+            let now = ContinuousClock.now
+            if now >= nextTick {
+                checkTimers(now: now)
+                nextTick = now + (shutdownDeadline == nil ? tickInterval : min(tickInterval, .milliseconds(20)))
+            }
+            if let resume = acceptPausedUntil, now >= resume, listener >= 0 {
+                acceptPausedUntil = nil
+                try? poll.add(listener, token: Self.listenerToken, events: EventPoll.readable)
+            }
+            if let deadline = shutdownDeadline {
+                if connections.isEmpty && pool.isIdle { break }
+                if now >= deadline {
+                    configuration.logger?("shutdown grace period over; closing \(connections.count) connections")
+                    for connection in Array(connections.values) { close(connection) }
+                    break
+                }
+            }
+        }
+        pool.stop()
+        mailbox.close()
+        Glibc.close(wakeReadDescriptor)
+        closeListener()
+        onStopped()
+    }
+
+    private func handleMessages() {
+        var scratch = [UInt8](repeating: 0, count: 64)
+        while Glibc.read(wakeReadDescriptor, &scratch, scratch.count) > 0 {}
+        for message in mailbox.drain() {
+            switch message {
+            case .send(let token):
+                if let connection = connections[token] { sendOutput(connection) }
+            case .responded(let token, let outcome):
+                guard let connection = connections[token] else { continue }
+                if outcome.abort {
+                    close(connection)
+                } else {
+                    connection.outcome = outcome
+                    sendOutput(connection)
+                }
+            case .shutdown:
+                beginShutdown()
+            }
+        }
+    }
+
+    // MARK: - Accepting
+
+    private func acceptConnections() {
+        // Bounded so a connection flood cannot starve the connections already open.
+        for _ in 0..<256 {
+            guard listener >= 0 else { return }
+            switch Socket.accept(listener) {
+            case .wouldBlock:
+                return
+            case .retry:
+                continue
+            case .exhausted(let code):
+                configuration.logger?("accept paused: out of descriptors or memory (errno \(code))")
+                poll.remove(listener)
+                acceptPausedUntil = .now + Self.acceptPause
+                return
+            case .failed(let code):
+                configuration.logger?("accept failed: errno \(code)")
+                return
+            case .accepted(let fd, let address):
+                if openConnectionCount >= configuration.maxConnections {
+                    reject(fd, address: address)
+                } else {
+                    register(fd, address: address, countsTowardLimit: true)
+                }
+            }
+        }
+    }
+
+    @discardableResult
+    private func register(_ fd: Int32, address: String, countsTowardLimit: Bool) -> Connection? {
+        let token = nextToken
+        nextToken += 1
+        let mailbox = self.mailbox
+        let output = ConnectionOutput(highWaterMark: configuration.outputHighWaterMarkBytes) {
+            mailbox.post(.send(token))
+        }
+        let events = EventPoll.readable | EventPoll.peerHalfClosed
+        do {
+            try poll.add(fd, token: token, events: events)
+        } catch {
+            Glibc.close(fd)
+            return nil
+        }
+        let connection = Connection(
+            token: token, fd: fd, address: address,
+            machine: HTTPConnectionStateMachine(configuration: configuration, now: .now),
+            output: output, registeredEvents: events, countsTowardLimit: countsTowardLimit)
+        connections[token] = connection
+        if countsTowardLimit {
+            stateLock.lock()
+            openCount += 1
+            stateLock.unlock()
+        } else {
+            lingeringRejections += 1
+        }
+        return connection
+    }
+
+    /// Over `maxConnections`: answer 503 at once, then only drain (or just close if too many drain).
+    private func reject(_ fd: Int32, address: String) {
+        configuration.logger?("503 to \(address): more than \(configuration.maxConnections) connections")
+        let response = HTTPResponseEncoder.errorResponse(status: 503, reason: "The server has too many open connections.")
+        _ = response.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        guard lingeringRejections < Self.maxLingeringRejections,
+              let connection = register(fd, address: address, countsTowardLimit: false)
+        else {
+            Glibc.close(fd)
+            return
+        }
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        connection.machine.drainAfterRejection(now: .now)
+    }
+
+    // MARK: - Connections
+
+    private func handle(_ events: UInt32, on connection: Connection) {
+        if events & EventPoll.error != 0 {
+            close(connection)
+            return
+        }
+        if events & (EventPoll.readable | EventPoll.peerHalfClosed | EventPoll.hangUp) != 0 && connection.machine.wantsRead {
+            readFrom(connection)
+        }
+        guard isOpen(connection) else { return }
+        if events & EventPoll.writable != 0 {
+            sendOutput(connection)
+        }
+        guard isOpen(connection) else { return }
+        if events & EventPoll.hangUp != 0 && !connection.machine.wantsRead {
+            // Both directions are gone; nothing can be delivered.
+            close(connection)
+            return
+        }
+        updateInterest(connection)
+    }
+
+    private func readFrom(_ connection: Connection) {
+        // Bounded per wake-up for fairness; level-triggered epoll reports the rest next time.
+        for _ in 0..<8 {
+            let count = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
+            if count > 0 {
+                let actions = connection.machine.bytesReceived(
+                    UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), now: .now)
+                perform(actions, on: connection)
+                if !isOpen(connection) || !connection.machine.wantsRead || count < readBuffer.count { return }
+            } else if count == 0 {
+                perform(connection.machine.peerClosed(now: .now), on: connection)
+                return
+            } else {
+                let code = errno
+                if code == EINTR { continue }
+                if code != EAGAIN && code != EWOULDBLOCK { close(connection) }
+                return
+            }
+        }
+    }
+
+    private func perform(_ actions: [HTTPConnectionStateMachine.Action], on connection: Connection) {
+        for action in actions {
+            guard isOpen(connection) else { return }
+            switch action {
+            case .sendContinue:
+                connection.output.enqueueFromLoop(HTTPResponseEncoder.continueResponse)
+                sendOutput(connection)
+            case .dispatch(let request, let keepAlive):
+                dispatch(request, keepAlive: keepAlive, on: connection)
+            case .sendError(let status, let reason, let isHead):
+                configuration.logger?("\(status) to \(connection.address): \(reason)")
+                connection.output.enqueueFromLoop(
+                    HTTPResponseEncoder.errorResponse(status: status, reason: reason, isHead: isHead))
+                sendOutput(connection)
+            case .halfClose:
+                Glibc.shutdown(connection.fd, Int32(SHUT_WR))
+            case .close:
+                close(connection)
+            }
+        }
+        if isOpen(connection) { updateInterest(connection) }
+    }
+
+    private func dispatch(_ request: HTTPRequest, keepAlive: Bool, on connection: Connection) {
+        var request = request
+        request.remoteAddress = connection.address
+        let job: WorkerPool.Job = { [request, token = connection.token, output = connection.output, responder, mailbox, shuttingDown] in
+            let outcome = responder.respond(to: request, keepAlive: keepAlive,
+                                            shuttingDown: { shuttingDown.isSet }, output: output)
+            mailbox.post(.responded(token, outcome))
+        }
+        if !pool.submit(job) {
+            configuration.logger?("503 to \(connection.address): \(configuration.maxQueuedRequests) requests already queued")
+            connection.output.enqueueFromLoop(HTTPResponseEncoder.errorResponse(
+                status: 503, reason: "The server is overloaded; try again shortly.", isHead: request.method == "HEAD"))
+            connection.outcome = ResponseOutcome(close: true)
+            sendOutput(connection)
+        }
+    }
+
+    /// Open means still in the table: the state machine may already be `.closed` with the
+    /// `.close` action not yet performed.
+    private func isOpen(_ connection: Connection) -> Bool {
+        connections[connection.token] != nil
+    }
+
+    private func sendOutput(_ connection: Connection) {
+        guard isOpen(connection) else { return }
+        switch connection.output.send(to: connection.fd) {
+        case .failed:
+            close(connection)
+        case .blocked(let progress):
+            if progress || connection.stalledSince == nil { connection.stalledSince = .now }
+            updateInterest(connection)
+        case .drained:
+            connection.stalledSince = nil
+            if let outcome = connection.outcome {
+                connection.outcome = nil
+                perform(connection.machine.responseSent(closeRequested: outcome.close, now: .now), on: connection)
+            } else if connection.machine.state == .closingAfterFlush {
+                perform(connection.machine.responseSent(closeRequested: true, now: .now), on: connection)
+            } else {
+                updateInterest(connection)
+            }
+        }
+    }
+
+    private func updateInterest(_ connection: Connection) {
+        guard isOpen(connection), !connection.machine.isClosed else { return }
+        var events: UInt32 = 0
+        if connection.machine.wantsRead { events |= EventPoll.readable | EventPoll.peerHalfClosed }
+        if connection.output.unsentByteCount > 0 { events |= EventPoll.writable }
+        guard events != connection.registeredEvents else { return }
+        do {
+            try poll.modify(connection.fd, token: connection.token, events: events)
+            connection.registeredEvents = events
+        } catch {
+            close(connection)
+        }
+    }
+
+    private func checkTimers(now: Instant) {
+        for connection in Array(connections.values) {
+            if let stalled = connection.stalledSince, now - stalled >= configuration.writeTimeout {
+                configuration.logger?("closing \(connection.address): response not read within \(configuration.writeTimeout)")
+                close(connection)
+                continue
+            }
+            let actions = connection.machine.tick(now: now)
+            if !actions.isEmpty { perform(actions, on: connection) }
+        }
+    }
+
+    private func close(_ connection: Connection) {
+        guard connections.removeValue(forKey: connection.token) != nil else { return }
+        connection.machine.closedExternally()
+        poll.remove(connection.fd)
+        Glibc.close(connection.fd)
+        connection.output.close()
+        if connection.countsTowardLimit {
+            stateLock.lock()
+            openCount -= 1
+            stateLock.unlock()
+        } else {
+            lingeringRejections -= 1
+        }
+    }
+
+    // MARK: - Shutdown
+
+    private func beginShutdown() {
+        guard shutdownDeadline == nil else { return }
+        let now = ContinuousClock.now
+        shuttingDown.set()
+        closeListener()
+        shutdownDeadline = now + configuration.shutdownGracePeriod
+        for connection in Array(connections.values) {
+            perform(connection.machine.shutdownRequested(now: now), on: connection)
+        }
+    }
+
+    private func closeListener() {
+        if listener >= 0 {
+            if acceptPausedUntil == nil { poll.remove(listener) }
+            Glibc.close(listener)
+            listener = -1
+        }
+        stateLock.lock()
+        listenerClosed = true
+        stateLock.broadcast()
+        stateLock.unlock()
+    }
+}

@@ -1,0 +1,173 @@
+// HTTPServer: the public server: one epoll event-loop thread for all sockets, a fixed worker pool for handlers.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Produces the response for a request. Runs on a worker thread and may block (database calls).
+public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
+
+/// A strict HTTP/1.1 server: keep-alive, pipelining (answered in order, one request at a time per
+/// connection), Content-Length and chunked bodies, `Expect: 100-continue`, streaming responses, every
+/// limit from `HTTPServerConfiguration`, and a graceful shutdown. Malformed requests get a
+/// problem+json 4xx/5xx with `Connection: close`.
+public final class HTTPServer: @unchecked Sendable {
+    public let configuration: HTTPServerConfiguration
+    private let handler: HTTPHandler
+
+    private enum Lifecycle {
+        case created, running, stopping, stopped
+    }
+
+    private let condition = NSCondition()
+    private var lifecycle = Lifecycle.created
+    private var boundPort = 0
+    private var loop: HTTPEventLoop?
+
+    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    /// Binds (port 0 picks a free port) and starts the event loop and the workers.
+    public func start() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard lifecycle == .created else { throw HTTPServerError.notStartable }
+        let listener = try Socket.listen(host: configuration.host, port: configuration.port,
+                                         backlog: configuration.listenBacklog)
+        let loop: HTTPEventLoop
+        do {
+            loop = try HTTPEventLoop(configuration: configuration, listener: listener, handler: handler) { [weak self] in
+                self?.markStopped()
+            }
+        } catch {
+            Glibc.close(listener)
+            throw error
+        }
+        boundPort = Socket.localPort(listener)
+        self.loop = loop
+        lifecycle = .running
+        loop.start()
+    }
+
+    /// The port actually listened on (0 before `start()`).
+    public var port: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return boundPort
+    }
+
+    /// Connections currently open (those answered 503 for being over the limit are not counted).
+    public var openConnectionCount: Int {
+        condition.lock()
+        let loop = self.loop
+        condition.unlock()
+        return loop?.openConnectionCount ?? 0
+    }
+
+    /// Stops accepting (the listening socket is closed when this returns), closes idle connections,
+    /// lets requests in flight finish for up to `shutdownGracePeriod`, then closes everything.
+    /// Returns without waiting for that; see `waitUntilStopped()`. Idempotent.
+    public func shutdown() {
+        condition.lock()
+        switch lifecycle {
+        case .created:
+            lifecycle = .stopped
+            condition.broadcast()
+            condition.unlock()
+        case .running:
+            lifecycle = .stopping
+            let loop = self.loop
+            condition.unlock()
+            loop?.requestShutdown()
+        case .stopping, .stopped:
+            condition.unlock()
+        }
+    }
+
+    /// Blocks until the server has stopped after `shutdown()` (returns at once if never started).
+    public func waitUntilStopped() {
+        condition.lock()
+        defer { condition.unlock() }
+        while lifecycle == .running || lifecycle == .stopping {
+            condition.wait()
+        }
+    }
+
+    /// Calls `shutdown()` when the process gets one of `signals` (their previous handlers are replaced).
+    /// For a CLI: `server.shutdownOnSignals(); server.waitUntilStopped()`.
+    public func shutdownOnSignals(_ signals: [Int32] = [SIGTERM, SIGINT]) {
+        ShutdownSignals.register(self, for: signals)
+    }
+
+    private func markStopped() {
+        condition.lock()
+        lifecycle = .stopped
+        loop = nil
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Signal handling through a self-pipe: the handler only writes a byte (async-signal-safe) and a
+/// watcher thread calls `shutdown()`. (A DispatchSource would need the signal blocked in every
+/// thread, which the loop and worker threads, already running, do not do.)
+private enum ShutdownSignals {
+    private final class Registry: @unchecked Sendable {
+        let lock = NSLock()
+        var servers: [WeakServer] = []
+        var installed: Set<Int32> = []
+        var watcherStarted = false
+    }
+
+    private struct WeakServer {
+        weak var server: HTTPServer?
+    }
+
+    private static let registry = Registry()
+
+    static func register(_ server: HTTPServer, for signals: [Int32]) {
+        registry.lock.lock()
+        defer { registry.lock.unlock() }
+        registry.servers.append(WeakServer(server: server))
+        if !registry.watcherStarted {
+            var descriptors: [Int32] = [-1, -1]
+            guard pipe(&descriptors) == 0 else { return }
+            _ = fcntl(descriptors[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(descriptors[1], F_SETFD, FD_CLOEXEC)
+            signalPipeWriteDescriptor = descriptors[1]
+            registry.watcherStarted = true
+            let readDescriptor = descriptors[0]
+            let thread = Thread { watch(readDescriptor) }
+            thread.name = "seta-http-signals"
+            thread.start()
+        }
+        for number in signals where !registry.installed.contains(number) {
+            registry.installed.insert(number)
+            signal(number, forwardSignalToPipe)
+        }
+    }
+
+    private static func watch(_ descriptor: Int32) {
+        var byte: UInt8 = 0
+        while true {
+            let count = read(descriptor, &byte, 1)
+            if count < 0 && errno == EINTR { continue }
+            guard count == 1 else { return }
+            registry.lock.lock()
+            let servers = registry.servers.compactMap(\.server)
+            registry.lock.unlock()
+            for server in servers { server.shutdown() }
+        }
+    }
+}
+
+/// Set once before any handler is installed, then only read (from the signal handler).
+nonisolated(unsafe) private var signalPipeWriteDescriptor: Int32 = -1
+
+private func forwardSignalToPipe(_ number: Int32) {
+    var byte = UInt8(truncatingIfNeeded: number)
+    _ = write(signalPipeWriteDescriptor, &byte, 1)
+}

@@ -1,0 +1,97 @@
+// A live SETA on a real socket (port 0) over its own fresh database, with a central-team token.
+import Foundation
+@testable import SetaAPI
+import SetaDatabase
+import SetaHTTP
+import SetaTestSupport
+
+/// "Now" for the service under test; tests move it to check timeliness and future periods.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+    init(_ date: Date) { current = date }
+    var now: Date {
+        get { lock.lock(); defer { lock.unlock() }; return current }
+        set { lock.lock(); current = newValue; lock.unlock() }
+    }
+    static func date(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }
+}
+
+final class APIHarness: @unchecked Sendable {
+    let database: TestDatabase
+    let app: SetaApp
+    let server: HTTPServer
+    let clock: TestClock
+    private(set) var centralToken = ""
+    private(set) var centralId: Int64 = 0
+    var port: Int { server.port }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Migrated and seeded once per test process; each harness copies it into a database of its own.
+    static let seededTemplate = TestDatabase.template(named: "seta_seeded") { conninfo in
+        _ = try Migrator(directory: repositoryRoot.appendingPathComponent("Schema")).migrate(conninfo: conninfo)
+        let pool = ConnectionPool(conninfo: conninfo, maxConnections: 2)
+        defer { pool.close() }
+        _ = try Seeder.seed(pool, dataDirectory: repositoryRoot.appendingPathComponent("Data"))
+    }
+
+    init(now: Date = TestClock.date("2021-06-15T12:00:00Z")) throws {
+        clock = TestClock(now)
+        database = try TestDatabase.make(template: APIHarness.seededTemplate)
+        var config = AppConfiguration()
+        let clock = self.clock
+        config.clock = { clock.now }
+        config.log = Log.silent
+        app = SetaApp(pool: database.pool, configuration: config)
+        var http = HTTPServerConfiguration()
+        http.port = 0
+        let app = self.app
+        server = HTTPServer(configuration: http, handler: { app.handle($0) })
+        try server.start()
+        let central = try person(role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
+        centralId = central.id
+        centralToken = central.token
+    }
+
+    deinit {
+        server.shutdown()
+        database.drop()
+    }
+
+    /// Creates a person straight in the database and issues a token for them.
+    func person(role: String, name: String? = nil, email: String? = nil, partner: String? = nil,
+                regions: [String] = [], limitedToPartner: Bool = false) throws -> (id: Int64, token: String) {
+        let mail = email ?? "\(role)-\(UUID().uuidString.prefix(8))@example.org"
+        return try database.pool.withTransaction { conn in
+            let id: Int64 = try conn.query("""
+                INSERT INTO people (name, email, role, partner_code, limited_to_partner)
+                VALUES (\(name ?? "Persona \(role)"), \(mail), \(role), \(partner), \(limitedToPartner)) RETURNING id
+                """).rows[0].decode("id")
+            for r in regions {
+                try conn.execute("INSERT INTO person_regions (person_id, region_code) VALUES (\(id), \(r))")
+            }
+            let token = try TestTokens.issue(conn, personId: id, expiresAt: clock.now.addingTimeInterval(86_400 * 365))
+            return (id, token)
+        }
+    }
+
+    /// One request; `token` nil sends no Authorization header, the default is the central team's.
+    @discardableResult
+    func call(_ method: String, _ path: String, json: String? = nil, token: String?? = .none,
+              headers: [(String, String)] = []) throws -> TestResponse {
+        var h = headers
+        let t: String? = token ?? centralToken
+        if let t { h.append(("Authorization", "Bearer \(t)")) }
+        if json != nil { h.append(("Content-Type", "application/json")) }
+        return try TestHTTPClient.send(port: port, method: method, path: path, headers: h, body: Array((json ?? "").utf8))
+    }
+}
+
+/// Token issuing for tests goes through the same code path as the service's.
+enum TestTokens {
+    static func issue(_ conn: Connection, personId: Int64, expiresAt: Date) throws -> String {
+        try Auth.issue(conn, personId: personId, label: "test", expiresAt: expiresAt).1
+    }
+}
