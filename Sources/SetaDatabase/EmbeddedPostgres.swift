@@ -305,7 +305,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     /// Runs a program (as `postgres` when we are root) and returns its exit status and combined output.
     private func run(_ program: URL, _ arguments: [String], in folder: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
+        var argv: [String]
         if runsAsPostgresUser {
             let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first {
                 FileManager.default.isExecutableFile(atPath: $0)
@@ -313,34 +313,18 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             guard let runuser else {
                 throw DatabaseError(.embeddedServer, message: "running as root needs runuser (util-linux) to run PostgreSQL as postgres")
             }
-            process.executableURL = URL(fileURLWithPath: runuser)
-            process.arguments = ["-u", "postgres", "--", program.path] + arguments
+            argv = [runuser, "-u", "postgres", "--", program.path] + arguments
         } else {
-            process.executableURL = program
-            process.arguments = arguments
+            argv = [program.path] + arguments
         }
         // The postgres user may not be able to enter our current directory.
-        process.currentDirectoryURL = FileManager.default.fileExists(atPath: folder.path) ? folder : URL(fileURLWithPath: "/")
+        let directory = FileManager.default.fileExists(atPath: folder.path) ? folder.path : "/"
         // Output goes to a file, not a pipe: a server started by pg_ctl must never hold our pipe open.
         let outputPath = NSTemporaryDirectory() + "seta-embedded-\(UUID().uuidString).out"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        guard let output = FileHandle(forWritingAtPath: outputPath) else {
-            throw DatabaseError(.embeddedServer, message: "cannot create \(outputPath)")
-        }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            try? output.close()
-            throw DatabaseError(.embeddedServer, message: "cannot run \(program.path): \(error)")
-        }
-        process.waitUntilExit()
-        try? output.close()
+        let status = try Subprocess.run(argv, directory: directory, outputPath: outputPath)
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return (status, text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     // MARK: - Helpers

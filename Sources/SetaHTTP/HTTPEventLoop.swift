@@ -318,12 +318,12 @@ final class HTTPEventLoop: @unchecked Sendable {
         configuration.logger?("503 to \(address): more than \(configuration.maxConnections) connections")
         let response = HTTPResponseEncoder.errorResponse(status: 503, reason: "The server has too many open connections.")
         _ = response.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        guard lingeringRejections < Self.maxLingeringRejections,
-              let connection = register(fd, address: address, countsTowardLimit: false)
-        else {
+        guard lingeringRejections < Self.maxLingeringRejections else {
             Glibc.close(fd)
             return
         }
+        // `register` closes the descriptor itself when it fails.
+        guard let connection = register(fd, address: address, countsTowardLimit: false) else { return }
         Glibc.shutdown(fd, Int32(SHUT_WR))
         connection.machine.drainAfterRejection(now: .now)
     }

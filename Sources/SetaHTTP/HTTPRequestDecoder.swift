@@ -292,10 +292,9 @@ public struct HTTPRequestDecoder: Sendable {
 
         method = String(decoding: methodBytes, as: UTF8.self)
         version = HTTPVersion(major: 1, minor: minor)
+        guard Self.servedMethods.contains(method) else { return fail(501, "method not implemented") }
         if let failure = validateTarget(targetBytes) { return failure }
         target = String(decoding: targetBytes, as: UTF8.self)
-
-        guard Self.servedMethods.contains(method) else { return fail(501, "method not implemented") }
         state = .headerLines
         return nil
     }

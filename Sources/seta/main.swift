@@ -7,7 +7,6 @@ import SetaHTTP
 import Glibc
 #endif
 
-setvbuf(stdout, nil, _IOLBF, 0)
 let log = Log()
 
 let help = """

@@ -166,7 +166,8 @@ enum CatalogRoutes {
                                    errors: [FieldError(field: "code", message: "Plan desconocido.", found: code)])
                 }
                 let current: Int = try row.decode("current_version")
-                let onTimeDay = body.onTimeDay ?? (try row.decode("on_time_day", as: Int.self))
+                let storedDay: Int = try row.decode("on_time_day")
+                let onTimeDay = body.onTimeDay ?? storedDay
                 let next = PlanDTO(code: code, name: body.name, stages: body.stages, phases: body.phases).catalog(version: current + 1)
                 try validate(next)
                 let kept = Set(next.milestones.map(\.code))

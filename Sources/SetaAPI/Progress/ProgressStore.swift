@@ -68,6 +68,7 @@ enum ProgressStore {
               SELECT en.entity_code FROM enrolled_at(\(plan), \(m)::date) en
                WHERE
             """
+        sql.append(" ")
         sql.append(Scope.condition(for: principal, entityColumn: "en.entity_code", plan: plan, month: month))
         if let r = filter.region {
             sql.append(" AND en.entity_code IN (SELECT x.entity_code FROM entity_regions_at(\(m)::date) x WHERE x.region_code = \(r))")

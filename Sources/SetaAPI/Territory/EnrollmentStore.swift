@@ -93,7 +93,13 @@ enum EnrollmentStore {
     /// One writer of a plan's enrollments at a time, so "skipped because it overlaps" is decided on what is
     /// really there (the exclusion constraint stays the last word).
     static func lockPlan(_ conn: Connection, plan: String) throws {
-        try conn.execute("SELECT pg_advisory_xact_lock(7265004, hashtext(\("enrollments/" + plan)))")
+        try conn.execute("SELECT pg_advisory_xact_lock_shared(7265006, 1), pg_advisory_xact_lock(7265004, hashtext(\("enrollments/" + plan)))")
+    }
+
+    /// A CSV import of enrollments excludes every other enrollment writer while it runs (they hold the
+    /// shared side of the same lock), however many plans and entities its lines name.
+    static func lockForImport(_ conn: Connection) throws {
+        try conn.execute("SELECT pg_advisory_xact_lock(7265006, 1)")
     }
 
     struct Selection: Sendable {

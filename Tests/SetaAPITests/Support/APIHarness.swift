@@ -26,8 +26,7 @@ final class APIHarness: @unchecked Sendable {
     private(set) var centralId: Int64 = 0
     var port: Int { server.port }
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var repositoryRoot: URL { TestDatabase.repositoryRoot }
 
     /// Migrated and seeded once per test process; each harness copies it into a database of its own.
     static let seededTemplate = TestDatabase.template(named: "seta_seeded") { conninfo in

@@ -1,0 +1,540 @@
+// Bulk load of past reports from CSV: COPY into a staging table, set-based checks, set-based writes, all or nothing.
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+/// One rejected row of an import: its line in the file, the column at fault and why.
+public struct ImportRowError: Codable, Sendable, Equatable {
+    public var line: Int
+    public var field: String
+    public var reason: String
+}
+
+/// What an import did (or, in a dry run or when rows were rejected, would have done). Counts are of
+/// rows: `created` rows add a milestone to a month, `updated` rows change one, `ignored` rows repeat the
+/// value already stored. `errors` lists the first rejected rows in file order.
+public struct ImportSummary: Codable, Sendable, Equatable {
+    public var dryRun: Bool
+    /// True only when the rows were written (not a dry run and nothing rejected).
+    public var committed: Bool
+    public var rows: Int
+    public var created: Int
+    public var updated: Int
+    public var ignored: Int
+    public var rejected: Int
+    public var errors: [ImportRowError]
+}
+
+/// `seta import reports FILE` and `POST /v1/imports/reports`.
+///
+/// The CSV has a header naming its columns (any order): `plan, entity, period, milestone, status` are
+/// required; `achieved_on, evidence, reported_at, advisor_email` (or `advisor`) are optional. Each row is
+/// the value of one milestone of one entity in one month. Rows are parsed here (RFC 4180, exact line
+/// numbers) and streamed with COPY into a temporary table; every other check and every write is one SQL
+/// statement over the whole file. A file with any rejected row writes nothing.
+///
+/// Decisions (see docs): `reported_at` (date, or date-time; Bogotá when it has no offset) becomes the
+/// report's first receipt when the import creates the report (timeliness of past months) and the time of
+/// the revisions; without it the import's time is used. The author of each revision is the person named
+/// by `advisor_email`, else whoever runs the import. An entity code of 4 or 1 digits gets its leading zero
+/// back (spreadsheets drop it). The same (plan, entity, period, milestone) twice in one file is rejected.
+/// Imported rows carry no comment: a row that changes a month keeps that month's comment, and a
+/// regression (done → not started / in progress) is flagged in the history without requiring one.
+public enum ReportImport {
+    static let requiredColumns = ["plan", "entity", "period", "milestone", "status"]
+    static let optionalColumns = ["achieved_on", "evidence", "reported_at", "advisor_email"]
+
+    public static func run(pool: ConnectionPool, file: URL, dryRun: Bool, by: Int64?, now: Date = Date()) throws -> ImportSummary {
+        let data = try Data(contentsOf: file)
+        return try run(pool: pool, bytes: [UInt8](data), dryRun: dryRun, by: by, now: now)
+    }
+
+    public static func run(pool: ConnectionPool, csvText: String, dryRun: Bool, by: Int64?, now: Date = Date()) throws -> ImportSummary {
+        try run(pool: pool, bytes: Array(csvText.utf8), dryRun: dryRun, by: by, now: now)
+    }
+
+    static func run(pool: ConnectionPool, bytes: [UInt8], dryRun: Bool, by: Int64?, now: Date) throws -> ImportSummary {
+        let parser = try ImportParser(bytes: bytes)
+        let today = CalendarDay(date: now)
+        let currentMonth = Period(date: now)
+        // The transaction is rolled back (by throwing) unless the rows are to be kept.
+        struct RolledBack: Error { var summary: ImportSummary }
+        do {
+            return try pool.withTransaction { conn -> ImportSummary in
+                try conn.execute("SELECT pg_advisory_xact_lock(\(ReportLimits.importLockKey))")
+                // Sorts and hashes over a million rows stay in memory.
+                try conn.execute("SET LOCAL work_mem = '256MB'")
+                try conn.execute("""
+                    CREATE TEMP TABLE import_rows (
+                        line integer, plan text, entity text, period date, milestone text, status text,
+                        achieved_on date, evidence text, reported_at timestamptz, advisor_email text,
+                        error_field text, error_reason text
+                    ) ON COMMIT DROP
+                    """)
+                try conn.copyIn("COPY import_rows FROM STDIN", rows: sequence(state: parser) { $0.nextCopyLine() })
+                try conn.execute("ANALYZE import_rows")
+                try check(conn, today: today, currentMonth: currentMonth, now: now)
+
+                let totals = try conn.query("""
+                    SELECT count(*) AS rows, count(*) FILTER (WHERE problem IS NOT NULL) AS rejected FROM import_checked
+                    """).rows[0]
+                let errors = try conn.query("""
+                    SELECT line, problem[1] AS field, problem[2] AS reason FROM import_checked
+                     WHERE problem IS NOT NULL ORDER BY line LIMIT \(ReportLimits.maxImportErrorsListed)
+                    """).rows.map { r in
+                    ImportRowError(line: try r.decode("line"), field: try r.decode("field"), reason: try r.decode("reason"))
+                }
+                var summary = ImportSummary(dryRun: dryRun, committed: false, rows: try totals.decode("rows"),
+                                            created: 0, updated: 0, ignored: 0, rejected: try totals.decode("rejected"),
+                                            errors: errors)
+                let writing = !dryRun && summary.rejected == 0
+                if writing {
+                    // Create the reports that do not exist yet and lock those that do, before comparing values:
+                    // a report written through the API meanwhile waits for this import, or this import for it.
+                    try lockHeads(conn, by: by, now: now)
+                }
+                try classify(conn)
+                let counts = try conn.query("""
+                    SELECT count(*) FILTER (WHERE action = 'created') AS created,
+                           count(*) FILTER (WHERE action = 'updated') AS updated,
+                           count(*) FILTER (WHERE action = 'ignored') AS ignored
+                      FROM import_changes
+                    """).rows[0]
+                summary.created = try counts.decode("created")
+                summary.updated = try counts.decode("updated")
+                summary.ignored = try counts.decode("ignored")
+                guard writing else { throw RolledBack(summary: summary) }
+                try write(conn, by: by, now: now)
+                summary.committed = true
+                return summary
+            }
+        } catch let r as RolledBack {
+            return r.summary
+        }
+    }
+
+    /// import_checked: every staged row with its first problem (`{field, reason}`), or NULL when valid.
+    static func check(_ conn: Connection, today: CalendarDay, currentMonth: Period, now: Date) throws {
+        try conn.execute("""
+            CREATE TEMP TABLE import_checked ON COMMIT DROP AS
+            SELECT r.line, r.plan, r.entity, r.period, r.milestone, r.status, r.achieved_on, r.evidence, r.reported_at,
+                   pe.id AS author_id,
+                   CASE
+                     WHEN r.error_field IS NOT NULL THEN ARRAY[r.error_field, r.error_reason]
+                     WHEN p.code IS NULL THEN ARRAY['plan', 'Plan desconocido: ' || r.plan]
+                     WHEN e.code IS NULL THEN ARRAY['entity', 'Entidad territorial desconocida: ' || r.entity]
+                     WHEN m.code IS NULL THEN ARRAY['milestone', 'El hito ' || r.milestone || ' no está en el catálogo vigente del plan ' || r.plan]
+                     WHEN r.period > \(currentMonth.firstDayString)::date THEN ARRAY['period', 'El periodo ' || to_char(r.period, 'YYYY-MM') || ' está en el futuro']
+                     WHEN en.id IS NULL THEN ARRAY['entity', 'La entidad ' || r.entity || ' no está inscrita en el plan ' || r.plan || ' en ' || to_char(r.period, 'YYYY-MM')]
+                     WHEN l.plan_code IS NOT NULL THEN ARRAY['period', 'El periodo ' || to_char(r.period, 'YYYY-MM') || ' está bloqueado: ' || l.reason]
+                     WHEN r.achieved_on >= (r.period + interval '1 month')::date THEN ARRAY['achieved_on', 'La fecha de cumplimiento es posterior al fin del periodo']
+                     WHEN r.achieved_on > \(today.description)::date THEN ARRAY['achieved_on', 'La fecha de cumplimiento está en el futuro']
+                     WHEN r.reported_at > \(now) THEN ARRAY['reported_at', 'La fecha de recepción está en el futuro']
+                     WHEN r.advisor_email IS NOT NULL AND pe.id IS NULL THEN ARRAY['advisor_email', 'No hay ninguna persona con el correo ' || r.advisor_email]
+                     WHEN r.first_line <> r.line THEN ARRAY['milestone', 'Fila repetida: el mismo plan, entidad, periodo e hito ya está en la línea ' || r.first_line]
+                   END AS problem
+              FROM (SELECT s.*, min(s.line) OVER (PARTITION BY s.plan COLLATE "C", s.entity COLLATE "C", s.period,
+                                                               s.milestone COLLATE "C") AS first_line
+                      FROM import_rows s) r
+              LEFT JOIN plans p ON p.code = r.plan
+              LEFT JOIN entities e ON e.code = r.entity
+              LEFT JOIN plan_milestones m ON m.plan_code = p.code AND m.version = p.current_version AND m.code = r.milestone
+              -- At most one enrollment covers a month (exclusion constraint), so this join adds no rows.
+              LEFT JOIN enrollments en ON en.plan_code = r.plan AND en.entity_code = r.entity
+                                      AND en.from_period <= r.period AND (en.to_period IS NULL OR en.to_period >= r.period)
+              LEFT JOIN period_locks l ON l.plan_code = r.plan AND l.period = r.period
+              LEFT JOIN people pe ON lower(pe.email) = lower(r.advisor_email)
+            """)
+        try conn.execute("ANALYZE import_checked")
+    }
+
+    /// Creates the reports the import opens (revision 1, first received at the earliest `reported_at`)
+    /// and locks every report it touches.
+    static func lockHeads(_ conn: Connection, by: Int64?, now: Date) throws {
+        try conn.execute("""
+            CREATE TEMP TABLE import_new_heads (plan text, entity text, period date) ON COMMIT DROP
+            """)
+        // Shared month locks first (as API writes take them), so a concurrent lock of a month waits.
+        try conn.execute("""
+            SELECT pg_advisory_xact_lock_shared(\(ReportLimits.periodLockClass)::int4, hashtext(k.plan || '/' || to_char(k.period, 'YYYY-MM')))
+              FROM (SELECT DISTINCT plan, period FROM import_checked ORDER BY 1, 2) k
+            """)
+        let lockedMeanwhile = try conn.query("""
+            SELECT count(*) AS n FROM period_locks l JOIN (SELECT DISTINCT plan, period FROM import_checked) k
+                ON k.plan = l.plan_code AND k.period = l.period
+            """).rows[0].decode("n", as: Int.self)
+        if lockedMeanwhile > 0 {
+            throw APIError.locked("Un periodo del archivo se bloqueó durante la importación; vuelva a intentarlo para ver qué filas rechaza.")
+        }
+        try conn.execute("""
+            WITH added AS (
+                INSERT INTO reports (plan_code, entity_code, period, revision, first_received_at, updated_at, updated_by)
+                SELECT c.plan, c.entity, c.period, 1, COALESCE(min(c.reported_at), \(now)), COALESCE(max(c.reported_at), \(now)),
+                       COALESCE((array_agg(c.author_id ORDER BY c.reported_at DESC NULLS LAST, c.line DESC))[1], \(by))
+                  FROM import_checked c
+                 GROUP BY c.plan, c.entity, c.period
+                 ORDER BY c.plan, c.entity, c.period
+                ON CONFLICT DO NOTHING
+                RETURNING plan_code, entity_code, period
+            )
+            INSERT INTO import_new_heads SELECT * FROM added
+            """)
+        try conn.execute("""
+            SELECT 1 FROM reports r
+             WHERE (r.plan_code, r.entity_code, r.period) IN (SELECT DISTINCT plan, entity, period FROM import_checked)
+             ORDER BY r.plan_code, r.entity_code, r.period
+               FOR UPDATE OF r
+            """)
+    }
+
+    /// import_changes: each valid row with the value it replaces in the same month and what it does.
+    static func classify(_ conn: Connection) throws {
+        try conn.execute("""
+            CREATE TEMP TABLE import_changes ON COMMIT DROP AS
+            SELECT c.line, c.plan, c.entity, c.period, c.milestone, c.status, c.achieved_on, c.evidence, c.reported_at,
+                   c.author_id, x.status AS old_status, x.achieved_on AS old_achieved_on, x.evidence AS old_evidence,
+                   x.comment AS old_comment,
+                   CASE WHEN x.milestone_code IS NULL THEN 'created'
+                        WHEN x.status = c.status AND x.achieved_on IS NOT DISTINCT FROM c.achieved_on
+                             AND x.evidence IS NOT DISTINCT FROM c.evidence THEN 'ignored'
+                        ELSE 'updated' END AS action
+              FROM import_checked c
+              LEFT JOIN report_milestones x
+                     ON x.plan_code = c.plan AND x.entity_code = c.entity AND x.milestone_code = c.milestone AND x.period = c.period
+             WHERE c.problem IS NULL
+            """)
+        try conn.execute("ANALYZE import_changes")
+    }
+
+    /// Bumps the revision of every existing report that changes, then writes the revisions (previous
+    /// value: the same month's, else the latest earlier month's, counting the file's own rows) and the
+    /// current values.
+    static func write(_ conn: Connection, by: Int64?, now: Date) throws {
+        try conn.execute("""
+            UPDATE reports r SET revision = r.revision + 1, updated_at = \(now),
+                                 updated_by = COALESCE(k.author_id, \(by))
+              FROM (SELECT plan, entity, period, (array_agg(author_id ORDER BY reported_at DESC NULLS LAST, line DESC))[1] AS author_id
+                      FROM import_changes WHERE action <> 'ignored' GROUP BY 1, 2, 3) k
+             WHERE r.plan_code = k.plan AND r.entity_code = k.entity AND r.period = k.period
+               AND NOT EXISTS (SELECT 1 FROM import_new_heads n WHERE n.plan = k.plan AND n.entity = k.entity AND n.period = k.period)
+            """)
+        try conn.execute("""
+            WITH combined AS (
+                SELECT c.plan, c.entity, c.milestone, c.period, c.status, c.achieved_on, c.evidence,
+                       CASE WHEN c.action = 'created' THEN NULL ELSE c.old_comment END AS comment,
+                       c.line, c.action, c.reported_at, c.author_id, c.old_status, c.old_achieved_on, c.old_evidence, c.old_comment
+                  FROM import_changes c
+                UNION ALL
+                SELECT rm.plan_code, rm.entity_code, rm.milestone_code, rm.period, rm.status, rm.achieved_on, rm.evidence,
+                       rm.comment, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                  FROM report_milestones rm
+                 WHERE (rm.plan_code, rm.entity_code, rm.milestone_code) IN (SELECT plan, entity, milestone FROM import_changes)
+                   AND NOT EXISTS (SELECT 1 FROM import_changes c
+                                    WHERE c.plan = rm.plan_code AND c.entity = rm.entity_code
+                                      AND c.milestone = rm.milestone_code AND c.period = rm.period)
+            ), ordered AS (
+                SELECT o.*,
+                       lag(o.status) OVER w AS lag_status, lag(o.achieved_on) OVER w AS lag_achieved_on,
+                       lag(o.evidence) OVER w AS lag_evidence, lag(o.comment) OVER w AS lag_comment
+                  FROM combined o
+                WINDOW w AS (PARTITION BY o.plan COLLATE "C", o.entity COLLATE "C", o.milestone COLLATE "C" ORDER BY o.period)
+            ), changed AS (
+                SELECT o.*,
+                       CASE WHEN o.action = 'updated' THEN o.old_status ELSE o.lag_status END AS prev_status,
+                       CASE WHEN o.action = 'updated' THEN o.old_achieved_on ELSE o.lag_achieved_on END AS prev_achieved_on,
+                       CASE WHEN o.action = 'updated' THEN o.old_evidence ELSE o.lag_evidence END AS prev_evidence,
+                       CASE WHEN o.action = 'updated' THEN o.old_comment ELSE o.lag_comment END AS prev_comment
+                  FROM ordered o
+                 WHERE o.action IN ('created', 'updated')
+            )
+            INSERT INTO report_revisions (plan_code, entity_code, period, milestone_code, revision,
+                                          previous_status, status, previous_achieved_on, achieved_on,
+                                          previous_evidence, evidence, previous_comment, comment,
+                                          is_regression, source, author_id, recorded_at)
+            SELECT ch.plan, ch.entity, ch.period, ch.milestone, r.revision,
+                   ch.prev_status, ch.status, ch.prev_achieved_on, ch.achieved_on,
+                   ch.prev_evidence, ch.evidence, ch.prev_comment, ch.comment,
+                   ch.prev_status = 'done' AND ch.status IN ('not_started', 'in_progress'),
+                   'import', COALESCE(ch.author_id, \(by)), COALESCE(ch.reported_at, \(now))
+              FROM changed ch
+              JOIN reports r ON r.plan_code = ch.plan AND r.entity_code = ch.entity AND r.period = ch.period
+             ORDER BY ch.line
+            """)
+        try conn.execute("""
+            INSERT INTO report_milestones (plan_code, entity_code, period, milestone_code, status, achieved_on,
+                                           evidence, comment, revision, updated_at, updated_by)
+            SELECT c.plan, c.entity, c.period, c.milestone, c.status, c.achieved_on, c.evidence, NULL,
+                   r.revision, COALESCE(c.reported_at, \(now)), COALESCE(c.author_id, \(by))
+              FROM import_changes c
+              JOIN reports r ON r.plan_code = c.plan AND r.entity_code = c.entity AND r.period = c.period
+             WHERE c.action = 'created'
+            """)
+        try conn.execute("""
+            UPDATE report_milestones rm
+               SET status = c.status, achieved_on = c.achieved_on, evidence = c.evidence, revision = r.revision,
+                   updated_at = COALESCE(c.reported_at, \(now)), updated_by = COALESCE(c.author_id, \(by))
+              FROM import_changes c
+              JOIN reports r ON r.plan_code = c.plan AND r.entity_code = c.entity AND r.period = c.period
+             WHERE c.action = 'updated'
+               AND rm.plan_code = c.plan AND rm.entity_code = c.entity AND rm.period = c.period AND rm.milestone_code = c.milestone
+            """)
+    }
+}
+
+/// Reads the CSV bytes record by record (RFC 4180, quoted fields may span lines) and turns each record
+/// into one line of COPY text for `import_rows`, with the format checks done on the way.
+final class ImportParser {
+    private let bytes: [UInt8]
+    private var index = 0
+    private var line = 1
+    private let columns: [String: Int]
+    private let columnCount: Int
+    private var broken = false
+
+    init(bytes: [UInt8]) throws {
+        self.bytes = bytes
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+        guard let header = ImportParser.nextRecord(bytes, &index, &line)?.fields else {
+            throw APIError.invalid(field: "header", "El archivo está vacío: falta la fila de encabezado.")
+        }
+        var map: [String: Int] = [:]
+        for (i, raw) in header.enumerated() {
+            var name = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            if name == "advisor" { name = "advisor_email" }
+            guard ReportImport.requiredColumns.contains(name) || ReportImport.optionalColumns.contains(name) else {
+                throw APIError.invalid(field: "header", "Columna desconocida «\(raw)»; se admiten: \((ReportImport.requiredColumns + ReportImport.optionalColumns).joined(separator: ", ")).", found: raw)
+            }
+            guard map[name] == nil else {
+                throw APIError.invalid(field: "header", "La columna «\(name)» aparece dos veces.", found: raw)
+            }
+            map[name] = i
+        }
+        let missing = ReportImport.requiredColumns.filter { map[$0] == nil }
+        guard missing.isEmpty else {
+            throw APIError.invalid(field: "header", "Faltan columnas obligatorias: \(missing.joined(separator: ", ")).")
+        }
+        columns = map
+        columnCount = header.count
+    }
+
+    /// The next record as a COPY line; nil at the end of the file.
+    func nextCopyLine() -> String? {
+        guard !broken else { return nil }
+        while true {
+            guard let record = ImportParser.nextRecord(bytes, &index, &line) else { return nil }
+            if let failure = record.failure {
+                broken = true   // an unterminated quote swallows the rest of the file
+                return ImportParser.copyLine(line: record.line, values: [], error: ("line", failure))
+            }
+            if let problem = record.lineError {
+                return ImportParser.copyLine(line: record.line, values: [], error: ("line", problem))
+            }
+            if record.fields.count == 1 && record.fields[0].isEmpty { continue }   // blank line
+            return convert(record.line, record.fields)
+        }
+    }
+
+    private func convert(_ line: Int, _ fields: [String]) -> String {
+        guard fields.count == columnCount else {
+            return ImportParser.copyLine(line: line, values: [], error: ("line", "La fila tiene \(fields.count) columnas y el encabezado \(columnCount)."))
+        }
+        func value(_ name: String) -> String {
+            guard let i = columns[name] else { return "" }
+            return fields[i].trimmingCharacters(in: .whitespaces)
+        }
+        func fail(_ field: String, _ reason: String) -> String {
+            ImportParser.copyLine(line: line, values: [], error: (field, reason))
+        }
+        let plan = value("plan")
+        if plan.isEmpty { return fail("plan", "Falta el plan.") }
+        var entity = value("entity")
+        if entity.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) && (entity.utf8.count == 4 || entity.utf8.count == 1) {
+            entity = "0" + entity
+        }
+        if entity.isEmpty { return fail("entity", "Falta la entidad.") }
+        guard let period = Period(value("period")) else {
+            return fail("period", "El periodo debe ser un mes AAAA-MM; se recibió «\(value("period"))».")
+        }
+        let milestone = value("milestone")
+        if milestone.isEmpty { return fail("milestone", "Falta el hito.") }
+        guard let status = MilestoneStatus(rawValue: value("status").lowercased()) else {
+            return fail("status", "Estado desconocido «\(value("status"))»; use not_started, in_progress, done o not_applicable.")
+        }
+        var achieved: String?
+        let achievedText = value("achieved_on")
+        if !achievedText.isEmpty {
+            guard let day = CalendarDay(achievedText) else {
+                return fail("achieved_on", "La fecha de cumplimiento debe ser AAAA-MM-DD; se recibió «\(achievedText)».")
+            }
+            achieved = day.description
+        }
+        let evidenceText = value("evidence")
+        if evidenceText.unicodeScalars.count > ReportLimits.maxTextLength {
+            return fail("evidence", "La evidencia supera \(ReportLimits.maxTextLength) caracteres.")
+        }
+        var reported: String?
+        let reportedText = value("reported_at")
+        if !reportedText.isEmpty {
+            guard let timestamp = ImportParser.timestamp(reportedText) else {
+                return fail("reported_at", "La fecha de recepción debe ser AAAA-MM-DD o AAAA-MM-DDTHH:MM[:SS][zona]; se recibió «\(reportedText)».")
+            }
+            reported = timestamp
+        }
+        let email = value("advisor_email")
+        return ImportParser.copyLine(line: line, values: [
+            plan, entity, period.firstDayString, milestone, status.rawValue, achieved,
+            evidenceText.isEmpty ? nil : evidenceText, reported, email.isEmpty ? nil : email,
+        ], error: nil)
+    }
+
+    /// `line \t plan … advisor_email \t error_field \t error_reason`, `\N` for NULL.
+    static func copyLine(line: Int, values: [String?], error: (String, String)?) -> String {
+        var out = String(line)
+        let padded = values.isEmpty ? Array(repeating: nil, count: 9) : values
+        for v in padded {
+            out += "\t"
+            out += v.map(escape) ?? "\\N"
+        }
+        out += "\t" + (error.map { escape($0.0) } ?? "\\N")
+        out += "\t" + (error.map { escape($0.1) } ?? "\\N")
+        out += "\n"
+        return out
+    }
+
+    /// COPY text format: backslash, tab, newline and carriage return are escaped.
+    static func escape(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        var out = ""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// `YYYY-MM-DD` (start of that day in Bogotá) or `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` with an optional `Z` or
+    /// `±HH[:MM]` (Bogotá when absent), as ISO text PostgreSQL reads; nil when malformed.
+    static func timestamp(_ text: String) -> String? {
+        let b = Array(text.utf8)
+        guard b.count >= 10, let day = CalendarDay(String(decoding: b[0..<10], as: UTF8.self)) else { return nil }
+        if b.count == 10 { return day.description + "T00:00:00-05:00" }
+        func digits(_ r: Range<Int>) -> Int? {
+            guard r.upperBound <= b.count else { return nil }
+            var v = 0
+            for i in r { guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }; v = v * 10 + Int(b[i] - 0x30) }
+            return v
+        }
+        guard b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " "),
+              let hour = digits(11..<13), b.count > 13, b[13] == UInt8(ascii: ":"), let minute = digits(14..<16),
+              hour < 24, minute < 60 else { return nil }
+        var i = 16
+        var second = 0
+        var fraction = ""
+        if i < b.count, b[i] == UInt8(ascii: ":") {
+            guard let s = digits((i + 1)..<(i + 3)), s < 60 else { return nil }
+            second = s
+            i += 3
+            if i < b.count, b[i] == UInt8(ascii: ".") {
+                let start = i + 1
+                i = start
+                while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
+                guard i > start, i - start <= 9 else { return nil }
+                fraction = "." + String(decoding: b[start..<i], as: UTF8.self)
+            }
+        }
+        var zone = "-05:00"
+        if i < b.count {
+            if b[i] == UInt8(ascii: "Z") && i == b.count - 1 {
+                zone = "+00:00"
+            } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+                let sign = b[i] == UInt8(ascii: "+") ? "+" : "-"
+                guard let zh = digits((i + 1)..<(i + 3)), zh <= 14 else { return nil }
+                var zm = 0
+                let rest = b.count - (i + 3)
+                if rest == 3, b[i + 3] == UInt8(ascii: ":"), let m = digits((i + 4)..<(i + 6)) { zm = m }
+                else if rest == 2, let m = digits((i + 3)..<(i + 5)) { zm = m }
+                else if rest != 0 { return nil }
+                guard zm < 60 else { return nil }
+                zone = sign + Period.pad2(zh) + ":" + Period.pad2(zm)
+            } else {
+                return nil
+            }
+        }
+        return day.description + "T" + Period.pad2(hour) + ":" + Period.pad2(minute) + ":" + Period.pad2(second) + fraction + zone
+    }
+
+    struct Record {
+        var line: Int
+        var fields: [String]
+        /// An unterminated quote: nothing after it can be read.
+        var failure: String? = nil
+        /// A record malformed on its own line only: reported as a row error, parsing goes on.
+        var lineError: String? = nil
+    }
+
+    /// One RFC 4180 record starting at `index`; nil at the end of the input.
+    static func nextRecord(_ bytes: [UInt8], _ index: inout Int, _ line: inout Int) -> Record? {
+        guard index < bytes.count else { return nil }
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        let startLine = line
+        var fields: [String] = []
+        return bytes.withUnsafeBufferPointer { buf -> Record in
+            var i = index
+            defer { index = i }
+            while true {
+                // One field.
+                if i < buf.count, buf[i] == quote {
+                    var field: [UInt8] = []
+                    i += 1
+                    var closed = false
+                    while i < buf.count {
+                        let c = buf[i]
+                        if c == quote {
+                            if i + 1 < buf.count, buf[i + 1] == quote { field.append(quote); i += 2; continue }
+                            closed = true
+                            i += 1
+                            break
+                        }
+                        if c == lf { line += 1 }
+                        field.append(c)
+                        i += 1
+                    }
+                    guard closed else {
+                        return Record(line: startLine, fields: [], failure: "Comilla sin cerrar: el campo empieza en la línea \(startLine) y no termina.")
+                    }
+                    fields.append(String(decoding: field, as: UTF8.self))
+                    if i < buf.count, buf[i] != comma, buf[i] != cr, buf[i] != lf {
+                        // Skip the rest of the line so the next record starts cleanly.
+                        while i < buf.count, buf[i] != lf { i += 1 }
+                        if i < buf.count { i += 1; line += 1 }
+                        return Record(line: startLine, fields: [], lineError: "Texto después de la comilla de cierre de un campo.")
+                    }
+                } else {
+                    let start = i
+                    while i < buf.count, buf[i] != comma, buf[i] != cr, buf[i] != lf, buf[i] != quote { i += 1 }
+                    if i < buf.count, buf[i] == quote {
+                        while i < buf.count, buf[i] != lf { i += 1 }
+                        if i < buf.count { i += 1; line += 1 }
+                        return Record(line: startLine, fields: [], lineError: "Comilla dentro de un campo sin comillas.")
+                    }
+                    fields.append(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self))
+                }
+                // After a field: comma, end of line or end of input.
+                if i >= buf.count { return Record(line: startLine, fields: fields) }
+                if buf[i] == comma { i += 1; continue }
+                if buf[i] == cr { i += 1; if i < buf.count, buf[i] == lf { i += 1 } } else { i += 1 }
+                line += 1
+                return Record(line: startLine, fields: fields)
+            }
+        }
+    }
+}
+
+extension Period {
+    static func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+}

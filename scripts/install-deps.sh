@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what SETA needs on a Debian machine of this kind (idempotent; only what is missing).
+set -euo pipefail
+need=()
+command -v pkg-config >/dev/null || need+=(pkg-config)
+[ -f /usr/include/postgresql/libpq-fe.h ] || need+=(libpq-dev)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -f /usr/share/postgresql/15/extension/btree_gist.control ] || ls /usr/share/postgresql/*/extension/btree_gist.control >/dev/null 2>&1 || need+=(postgresql-contrib)
+command -v runuser >/dev/null || need+=(util-linux)
+if [ "${1:-}" = "--with-tools" ]; then
+  command -v wrk >/dev/null || need+=(wrk)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql --shell /bin/bash postgres
