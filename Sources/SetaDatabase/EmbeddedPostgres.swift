@@ -305,7 +305,8 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     /// Runs a program (as `postgres` when we are root) and returns its exit status and combined output.
     private func run(_ program: URL, _ arguments: [String], in folder: URL) throws -> (status: Int32, output: String) {
-        var argv: [String]
+        var executable = program.path
+        var fullArguments = arguments
         if runsAsPostgresUser {
             let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first {
                 FileManager.default.isExecutableFile(atPath: $0)
@@ -313,18 +314,13 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             guard let runuser else {
                 throw DatabaseError(.embeddedServer, message: "running as root needs runuser (util-linux) to run PostgreSQL as postgres")
             }
-            argv = [runuser, "-u", "postgres", "--", program.path] + arguments
-        } else {
-            argv = [program.path] + arguments
+            executable = runuser
+            fullArguments = ["-u", "postgres", "--", program.path] + arguments
         }
         // The postgres user may not be able to enter our current directory.
-        let directory = FileManager.default.fileExists(atPath: folder.path) ? folder.path : "/"
-        // Output goes to a file, not a pipe: a server started by pg_ctl must never hold our pipe open.
-        let outputPath = NSTemporaryDirectory() + "seta-embedded-\(UUID().uuidString).out"
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let status = try Subprocess.run(argv, directory: directory, outputPath: outputPath)
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (status, text.trimmingCharacters(in: .whitespacesAndNewlines))
+        let workingFolder = FileManager.default.fileExists(atPath: folder.path) ? folder.path : "/"
+        let outcome = try ChildProcess.run(executable, fullArguments, in: workingFolder)
+        return (outcome.status, outcome.output)
     }
 
     // MARK: - Helpers
