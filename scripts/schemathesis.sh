@@ -35,7 +35,7 @@ status=0
 # The required checks; `all` would add negative_data_rejection / positive_data_acceptance, which judge the
 # schema's strictness (e.g. a period that matches the pattern but is in the future is a documented 422).
 timeout --signal=INT --kill-after=30 "$SCHEMATHESIS_TIME_LIMIT_SECONDS" \
-  schemathesis run openapi.yaml \
+  schemathesis --config-file scripts/schemathesis.toml run openapi.yaml \
     --url "$BASE_URL" \
     --header "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,response_headers_conformance \

@@ -179,20 +179,15 @@ public final class Connection {
     }
 
     /// Cheap liveness check for a pooled session that was idle: one non-blocking `poll`. An idle session
-    /// has nothing to read unless the server closed it (restart, `pg_terminate_backend`) or sent a
-    /// notification; libpq then reads what is there and notices a closed socket.
+    /// has nothing to read unless the server is closing it (restart, `pg_terminate_backend`: a FATAL
+    /// message, then end of file). libpq would only notice on a later read, so anything readable means
+    /// "do not use" (we never LISTEN, so no notification can be pending).
     func isAliveAfterPoll() -> Bool {
         guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
         let socket = PQsocket(handle)
         guard socket >= 0 else { return false }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, 0)
-        if ready < 0 { return false }
-        if ready == 0 { return true }
-        if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return false }
-        guard PQconsumeInput(handle) == 1 else { return false }
-        while let notification = PQnotifies(handle) { PQfreemem(notification) }
-        return PQstatus(handle) == CONNECTION_OK
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// Runs COMMIT and confirms PostgreSQL committed: COMMIT of a transaction that had a failed statement
@@ -254,6 +249,12 @@ public final class Connection {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             return
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            // A COPY sent through query/execute would leave the session stuck in COPY mode.
+            abandonCopy()
+            throw DatabaseError(
+                .query(sqlState: "0A000"), message: "COPY … FROM STDIN goes through copyIn; COPY … TO STDOUT is not supported",
+                query: query, file: file, line: line)
         default:
             break
         }
@@ -278,6 +279,18 @@ public final class Connection {
             message: lost ? "the connection broke during the command: its outcome is unknown" : serverMessage,
             sqlState: sqlState, serverMessage: serverMessage, detail: field("D"), hint: field("H"),
             constraint: field("n"), table: field("t"), column: field("c"), query: query, file: file, line: line)
+    }
+
+    /// Ends a COPY the caller did not ask for and drains its results, so the session is usable again.
+    private func abandonCopy() {
+        guard let handle else { return }
+        _ = PQputCopyEnd(handle, "not accepted through query/execute")
+        var buffer: UnsafeMutablePointer<CChar>?
+        while PQgetCopyData(handle, &buffer, 0) > 0 {
+            PQfreemem(buffer)
+            buffer = nil
+        }
+        while let result = PQgetResult(handle) { PQclear(result) }
     }
 
     private func lostOrFailed(message: String, query: String, file: String, line: Int) -> DatabaseError {

@@ -61,7 +61,13 @@ public struct DatabaseError: Error, CustomStringConvertible, CustomDebugStringCo
     ) {
         self.kind = kind
         self.message = message
-        self.sqlState = sqlState
+        if let sqlState {
+            self.sqlState = sqlState
+        } else if case .query(let state) = kind {
+            self.sqlState = state
+        } else {
+            self.sqlState = nil
+        }
         self.serverMessage = serverMessage
         self.detail = detail
         self.hint = hint

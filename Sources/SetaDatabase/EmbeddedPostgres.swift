@@ -212,7 +212,9 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: dataDirectory.path) {
             try? FileManager.default.removeItem(at: dataDirectory)
         }
-        let common = ["-D", dataDirectory.path, "--auth=trust", "--username=\(EmbeddedPostgres.superuser)", "-E", "UTF8"]
+        var common = ["-D", dataDirectory.path, "--auth=trust", "--username=\(EmbeddedPostgres.superuser)", "-E", "UTF8"]
+        // A server told not to fsync holds throwaway data (tests): syncing its fresh cluster only costs time.
+        if serverSettings["fsync"] == "off" { common.append("--no-sync") }
         // C.UTF-8 keeps byte-order sorting but knows the case of accented letters (lower('Á') = 'á').
         var outcome = try run(binaries.appendingPathComponent("initdb"), common + ["--locale=C.UTF-8"], in: dataDirectory.deletingLastPathComponent())
         if outcome.status != 0 {

@@ -81,6 +81,9 @@ enum PostgresArrayLiteral {
                 }
                 pending = current
                 let element = String(value).trimmingCharacters(in: .whitespaces)
+                guard !element.isEmpty else {
+                    throw PostgresDecodingFailure("is an array literal with an empty element")
+                }
                 elements.append(element.caseInsensitiveCompare("NULL") == .orderedSame ? nil : element)
             }
             guard let separator = pending else { break }

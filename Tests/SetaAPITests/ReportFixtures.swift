@@ -37,6 +37,13 @@ extension APIHarness {
         try database.pool.withConnection { conn in try conn.query(sql).rows[0].decode(0, as: Int.self) }
     }
 
+    /// One request with a body of any media type (CSV uploads); `token` as in `call`.
+    func send(_ method: String, _ path: String, body: String, contentType: String, token: String?? = .none) throws -> TestResponse {
+        var headers = [("Content-Type", contentType)]
+        if let t = token ?? centralToken { headers.append(("Authorization", "Bearer \(t)")) }
+        return try TestHTTPClient.send(port: port, method: method, path: path, headers: headers, body: Array(body.utf8))
+    }
+
     /// A report body from (code, status) pairs.
     static func reportJSON(_ items: [(String, String)], extra: String = "") -> String {
         "{\"milestones\": [" + items.map { "{\"code\": \"\($0.0)\", \"status\": \"\($0.1)\"\(extra)}" }.joined(separator: ", ") + "]}"

@@ -115,7 +115,7 @@ struct ConnectionPoolTests {
         let release = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
         for _ in 0..<2 {
-            DispatchQueue.global().async(group: done) {
+            onNewThread(done) {
                 try? pool.withConnection { _ in
                     holding.signal()
                     release.wait()
@@ -135,7 +135,7 @@ struct ConnectionPoolTests {
         let patient = ConnectionPool(conninfo: database.conninfo, maxConnections: 1, acquireTimeout: 5)
         defer { patient.close() }
         let holdingOne = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async(group: done) {
+        onNewThread(done) {
             try? patient.withConnection { _ in
                 holdingOne.signal()
                 Thread.sleep(forTimeInterval: 0.2)
@@ -158,14 +158,7 @@ struct ConnectionPoolTests {
         let database = try TestDatabase.make()
         let pool = ConnectionPool(conninfo: database.conninfo, maxConnections: 3)
         defer { pool.close() }
-        // Fill the pool with three idle sessions.
-        let group = DispatchGroup()
-        for _ in 0..<3 {
-            DispatchQueue.global().async(group: group) {
-                _ = try? pool.withConnection { try $0.query("SELECT pg_sleep(0.1)") }
-            }
-        }
-        group.wait()
+        fill(pool, with: 3)
         #expect(pool.stats.idle == 3)
         let killed = try terminateSessions(of: database)
         #expect(killed == 3)
@@ -184,7 +177,7 @@ struct ConnectionPoolTests {
         defer { pool.close() }
         let outcome = Box<DatabaseError?>(nil)
         let finished = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        onNewThread {
             do {
                 try pool.withConnection { _ = try $0.query("SELECT pg_sleep(10)") }
             } catch let error as DatabaseError {
@@ -259,6 +252,35 @@ func terminateSessions(of database: TestDatabase, runningQueryLike pattern: Stri
     return result.count
 }
 
+/// Runs `work` on a thread of its own: Dispatch's global queue runs only as many blocking items at once
+/// as there are cores, which is not "at the same time" on a 2-core machine.
+func onNewThread(_ group: DispatchGroup? = nil, _ work: @escaping @Sendable () -> Void) {
+    group?.enter()
+    let thread = Thread {
+        work()
+        group?.leave()
+    }
+    thread.start()
+}
+
+/// Opens `count` connections at once and gives them back, leaving them idle in the pool.
+func fill(_ pool: ConnectionPool, with count: Int) {
+    let arrived = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+    let done = DispatchGroup()
+    for _ in 0..<count {
+        onNewThread(done) {
+            try? pool.withConnection { _ in
+                arrived.signal()
+                release.wait()
+            }
+        }
+    }
+    for _ in 0..<count { arrived.wait() }
+    for _ in 0..<count { release.signal() }
+    done.wait()
+}
+
 /// A thread-safe counter for tests that run work on many threads.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
@@ -298,6 +320,12 @@ final class Box<Value>: @unchecked Sendable {
 
     init(_ value: Value) {
         stored = value
+    }
+
+    func mutate(_ body: (inout Value) -> Void) {
+        lock.lock()
+        body(&stored)
+        lock.unlock()
     }
 
     var value: Value {

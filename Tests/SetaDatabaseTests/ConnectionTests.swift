@@ -62,7 +62,7 @@ struct ConnectionTests {
             #expect(try weights.decode("total", as: Decimal.self) == 100)
 
             // More digits than Decimal holds: an error, not a rounded number.
-            let tooLong = try connection.query("SELECT 1::numeric / 3 * 1e30 AS x, 'NaN'::numeric AS nan").rows[0]
+            let tooLong = try connection.query("SELECT '1234567890123456789012345678901234567890.5'::numeric AS x, 'NaN'::numeric AS nan").rows[0]
             #expect(throws: DatabaseError.self) { try tooLong.decode("x", as: Decimal.self) }
             #expect(throws: DatabaseError.self) { try tooLong.decode("nan", as: Decimal.self) }
         }
@@ -124,10 +124,11 @@ struct ConnectionTests {
             try connection.execute("CREATE TABLE t (n int)")
             #expect(try connection.execute("INSERT INTO t SELECT generate_series(1, 25)") == 25)
             #expect(try connection.execute("UPDATE t SET n = n + 1 WHERE n <= \(10)") == 10)
-            #expect(try connection.execute("DELETE FROM t WHERE n > \(20)") == 6)
+            // 2…11 and 11…25 now: five rows above 20.
+            #expect(try connection.execute("DELETE FROM t WHERE n > \(20)") == 5)
             let result = try connection.query("SELECT n FROM t")
-            #expect(result.count == 19)
-            #expect(result.affectedRows == 19)
+            #expect(result.count == 20)
+            #expect(result.affectedRows == 20)
         }
     }
 
@@ -199,6 +200,12 @@ struct ConnectionTests {
             #expect(notCopy != nil)
             #expect(try connection.query("SELECT n FROM t").count == 0)
             #expect(try connection.copyIn("COPY t FROM STDIN", rows: ["7\n", "8"]) == 2)
+            // COPY through execute is refused without leaving the session stuck in COPY mode.
+            for command in ["COPY t FROM STDIN", "COPY t TO STDOUT"] {
+                let refused = #expect(throws: DatabaseError.self) { try connection.execute(SQL(unsafe: command)) }
+                #expect(refused?.sqlState == "0A000")
+            }
+            #expect(try connection.query("SELECT n FROM t").count == 2)
         }
     }
 

@@ -14,7 +14,7 @@ struct EmbeddedPostgresTests {
     func startStopRestart() throws {
         let folder = try temporaryFolder().appendingPathComponent("cluster")
         let messages = Box<[String]>([])
-        let server = EmbeddedPostgres(dataDirectory: folder) { messages.value.append($0) }
+        let server = EmbeddedPostgres(dataDirectory: folder) { message in messages.mutate { $0.append(message) } }
         defer {
             try? server.stop()
             try? FileManager.default.removeItem(at: folder.deletingLastPathComponent())
@@ -32,7 +32,7 @@ struct EmbeddedPostgresTests {
         }
 
         // A second instance on the same folder adopts the running server.
-        let twin = EmbeddedPostgres(dataDirectory: folder) { messages.value.append($0) }
+        let twin = EmbeddedPostgres(dataDirectory: folder) { message in messages.mutate { $0.append(message) } }
         #expect(try twin.start() == conninfo)
         #expect(messages.value.contains { $0.contains("already running") })
 
@@ -58,7 +58,8 @@ struct EmbeddedPostgresTests {
     @Test("a pool keeps working after the server is stopped and started again, without being recreated")
     func poolRecoversAfterRestart() throws {
         let folder = try temporaryFolder().appendingPathComponent("cluster")
-        let server = EmbeddedPostgres(dataDirectory: folder) { _ in }
+        // fsync off (and so initdb --no-sync): this test is about the pool, not durability.
+        let server = EmbeddedPostgres(dataDirectory: folder, serverSettings: ["fsync": "off"]) { _ in }
         defer {
             try? server.stop()
             try? FileManager.default.removeItem(at: folder.deletingLastPathComponent())
@@ -67,11 +68,7 @@ struct EmbeddedPostgresTests {
         let pool = ConnectionPool(conninfo: conninfo, maxConnections: 3, acquireTimeout: 2)
         defer { pool.close() }
         try pool.withConnection { try $0.execute("CREATE TABLE progress (entity text, value numeric)") }
-        let group = DispatchGroup()
-        for _ in 0..<3 {
-            DispatchQueue.global().async(group: group) { _ = try? pool.withConnection { try $0.query("SELECT pg_sleep(0.1)") } }
-        }
-        group.wait()
+        fill(pool, with: 3)
         #expect(pool.stats.idle == 3)
 
         try server.stop()
@@ -100,7 +97,9 @@ struct EmbeddedPostgresTests {
         #expect(chmod(closed.path, 0o700) == 0)
         let requested = closed.appendingPathComponent("cluster")
         let messages = Box<[String]>([])
-        let server = EmbeddedPostgres(dataDirectory: requested) { messages.value.append($0) }
+        let server = EmbeddedPostgres(dataDirectory: requested, serverSettings: ["fsync": "off"]) { message in
+            messages.mutate { $0.append(message) }
+        }
         defer {
             try? server.stop()
             if let used = server.directory { try? FileManager.default.removeItem(at: used) }
@@ -155,7 +154,7 @@ struct EmbeddedPostgresTests {
             preparations.next()
             let pool = ConnectionPool(conninfo: conninfo, maxConnections: 2)
             // Left open on purpose: the template must still be usable.
-            try pool.withConnection { try $0.execute("CREATE TABLE seeded (n int); INSERT INTO seeded VALUES (7)") }
+            try pool.withConnection { try $0.executeScript(unsafe: "CREATE TABLE seeded (n int); INSERT INTO seeded VALUES (7)") }
         }
         let databases = try (0..<3).map { _ in try TestDatabase.make(template: template) }
         for database in databases {

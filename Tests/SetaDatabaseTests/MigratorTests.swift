@@ -81,9 +81,9 @@ struct MigratorTests {
         let results = Box<[Result<[String], any Error>]>([])
         let group = DispatchGroup()
         for _ in 0..<2 {
-            DispatchQueue.global().async(group: group) {
+            onNewThread(group) {
                 let outcome = Result { try Migrator(directory: folder).migrate(conninfo: database.conninfo) }
-                results.value.append(outcome)
+                results.mutate { $0.append(outcome) }
             }
         }
         group.wait()
@@ -119,11 +119,20 @@ struct MigratorTests {
     }
 }
 
-/// A fresh folder under /tmp.
+/// A fresh folder under this process's scratch folder in /tmp, which is deleted at exit.
 func temporaryFolder() throws -> URL {
-    let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("seta-test-\(UUID().uuidString)")
+    let folder = scratchRoot.appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     return folder
+}
+
+private let scratchRoot: URL = {
+    atexit { try? FileManager.default.removeItem(atPath: scratchRootPath()) }
+    return URL(fileURLWithPath: scratchRootPath())
+}()
+
+private func scratchRootPath() -> String {
+    NSTemporaryDirectory() + "seta-db-tests-\(getpid())"
 }
 
 /// A fresh folder holding the given files.

@@ -254,7 +254,7 @@ public enum ReportImport {
             SELECT ch.plan, ch.entity, ch.period, ch.milestone, r.revision,
                    ch.prev_status, ch.status, ch.prev_achieved_on, ch.achieved_on,
                    ch.prev_evidence, ch.evidence, ch.prev_comment, ch.comment,
-                   ch.prev_status = 'done' AND ch.status IN ('not_started', 'in_progress'),
+                   COALESCE(ch.prev_status = 'done' AND ch.status IN ('not_started', 'in_progress'), false),
                    'import', COALESCE(ch.author_id, \(by)), COALESCE(ch.reported_at, \(now))
               FROM changed ch
               JOIN reports r ON r.plan_code = ch.plan AND r.entity_code = ch.entity AND r.period = ch.period
