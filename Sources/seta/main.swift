@@ -7,7 +7,8 @@ import SetaHTTP
 import Glibc
 #endif
 
-let log = Log()
+// The service logs to stdout; other commands keep stdout for their answer (a token, a summary).
+let log = CommandLine.arguments.dropFirst().first == "serve" ? Log() : Log(write: Log.stderr)
 
 let help = """
     seta: Sistema de Seguimiento a Entidades Territoriales Asistidas (API REST JSON).

@@ -12,6 +12,11 @@ public struct Log: Sendable {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
+    /// Commands whose standard output is their answer (a token, a summary) log to standard error.
+    public static let stderr: @Sendable (String) -> Void = { line in
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
     public static let silent = Log(write: { _ in })
 
     /// Writes `fields` as one JSON line with a timestamp and level. Values must already be free of secrets.
