@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--recover-limit", type=float, default=30.0)
     ap.add_argument("--pace", type=float, default=0.01, help="seconds each writer waits between writes")
     args = ap.parse_args()
+    ls.exit_on_sigterm()
 
     kind = pick_writer(args.base, args.token)
     run = uuid.uuid4().hex[:10]

@@ -271,6 +271,7 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=240.0)
     ap.add_argument("--slow-limit", type=float, default=5.0)
     args = ap.parse_args()
+    ls.exit_on_sigterm()
 
     spec = load_spec(args.spec)
     ops = operations(spec, args.sources)

@@ -6,10 +6,26 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
 import urllib.parse
+
+
+def exit_on_sigterm():
+    """SIGTERM (from `timeout` in live-checks.sh) unwinds like an exception, so `finally` blocks stop children."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def remember_child(pid):
+    """Appends a child's pid to $LIVE_CHECKS_PIDFILE, so live-checks.sh can stop it should this script die."""
+    path = os.environ.get("LIVE_CHECKS_PIDFILE")
+    if path:
+        with open(path, "a") as f:
+            f.write("%d\n" % pid)
 
 
 class Response:

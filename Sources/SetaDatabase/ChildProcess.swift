@@ -13,7 +13,7 @@ import Darwin
 /// already a zombie (runuser → pg_ctl start, Swift 6.3), blocking a test process for minutes. posix_spawn
 /// plus a blocking `waitpid` on our own pid cannot miss the exit. Every descriptor above 2 is closed in the
 /// child, so the PostgreSQL server that pg_ctl leaves running never holds our sockets or pipes (a listening
-/// HTTP port, the test runner's output pipe).
+/// HTTP port, the test runner's output pipe), and the child starts with no blocked signals.
 enum ChildProcess {
     struct Outcome {
         let status: Int32
@@ -60,11 +60,27 @@ enum ChildProcess {
         _ = closeFrom(&actions, 3)
         _ = changeDirectory(&actions, folder)
 
+        // A clean signal mask and default handlers: the server pg_ctl leaves running must not inherit the
+        // mask of whichever (Dispatch) thread called us, nor our handlers.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2] {
+            sigaddset(&defaultSignals, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
         let spawned = argv.withUnsafeBufferPointer { args in
-            posix_spawn(&pid, executable, &actions, nil, UnsafeMutablePointer(mutating: args.baseAddress!), environ)
+            posix_spawn(&pid, executable, &actions, &attributes, UnsafeMutablePointer(mutating: args.baseAddress!), environ)
         }
         guard spawned == 0 else {
             throw DatabaseError(.embeddedServer, message: "cannot run \(executable): \(String(cString: strerror(spawned)))")

@@ -91,10 +91,15 @@ func serve(_ a: Arguments) throws {
         let summary = try Demo.load(pool, seed: UInt64(try a.int("--demo-seed", default: 2020)), log: log)
         log.event("info", "demo data ready", ["summary": summary])
     }
-    let migrator = Migrator(directory: schemaDirectory())
-    let conninfo = handle.conninfo
+    // /readyz compares the migrations applied with those shipped, in one pooled round trip.
+    let shipped = try Migrator(directory: schemaDirectory()).migrations()
     let app = SetaApp(pool: pool)
-    app.pendingMigrations = { try migrator.pending(conninfo: conninfo) }
+    app.pendingMigrations = {
+        let applied = Set(try pool.withConnection { conn in
+            try conn.query("SELECT version FROM schema_migrations").rows.map { try $0.decode("version", as: Int.self) }
+        })
+        return shipped.filter { !applied.contains($0.version) }.map(\.name)
+    }
     let server = HTTPServer(configuration: http, handler: { app.handle($0) })
     app.openConnections = { server.openConnectionCount }
     try server.start()

@@ -105,6 +105,16 @@ struct MigratorTests {
         #expect(throws: DatabaseError.self) { try Migrator(directory: missing).migrations() }
     }
 
+    @Test("the repository's Schema migrations apply to a database made from the migrated template, with none pending")
+    func repositorySchemaApplies() throws {
+        let database = try TestDatabase.make(template: TestDatabase.migratedSchema)
+        let migrator = Migrator(directory: TestDatabase.schemaDirectory)
+        #expect(try migrator.pending(conninfo: database.conninfo) == [])
+        #expect(try migrator.migrate(conninfo: database.conninfo) == [])
+        let recorded = try database.pool.withConnection { try $0.query("SELECT name FROM schema_migrations ORDER BY version").count }
+        #expect(recorded == (try migrator.migrations().count))
+    }
+
     @Test("the Schema folder is found from the environment, the current folder, or above the executable")
     func locatesSchemaDirectory() throws {
         let root = try temporaryFolder()

@@ -33,10 +33,36 @@ enum CatalogStore {
                 currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"))
     }
 
+    /// Plan versions are immutable once written (a trigger refuses updates and deletes), so a version read
+    /// once may be kept: no instance can ever see it differ. Only "which version is current" is re-read.
+    private static let cache = VersionCache()
+
+    final class VersionCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var versions: [String: PlanCatalog] = [:]
+        func get(_ key: String) -> PlanCatalog? { lock.lock(); defer { lock.unlock() }; return versions[key] }
+        func put(_ key: String, _ value: PlanCatalog) {
+            lock.lock(); defer { lock.unlock() }
+            if versions.count > 1_000 { versions.removeAll() }
+            versions[key] = value
+        }
+    }
+
     /// One version of a plan as the domain sees it, in display order.
     static func catalog(_ conn: Connection, code: String, version: Int) throws -> PlanCatalog? {
-        let head = try conn.query("SELECT name FROM plan_versions WHERE plan_code = \(code) AND version = \(version)").rows
-        guard let name = try head.first?.decode("name", as: String.self) else { return nil }
+        // The key includes the version's creation instant, so two databases (tests) never share an entry.
+        let head = try conn.query("""
+            SELECT name, created_at::text AS stamp FROM plan_versions WHERE plan_code = \(code) AND version = \(version)
+            """).rows
+        guard let row = head.first else { return nil }
+        let key = "\(code)#\(version)#\(try row.decode("stamp", as: String.self))"
+        if let known = cache.get(key) { return known }
+        let loaded = try loadCatalog(conn, code: code, version: version, name: try row.decode("name"))
+        cache.put(key, loaded)
+        return loaded
+    }
+
+    private static func loadCatalog(_ conn: Connection, code: String, version: Int, name: String) throws -> PlanCatalog {
         let stages = try conn.query("""
             SELECT code, name, position FROM plan_stages WHERE plan_code = \(code) AND version = \(version) ORDER BY position
             """).rows.map { r in

@@ -1,5 +1,8 @@
 // Structured logging: one JSON object per line on standard output.
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct Log: Sendable {
     public let write: @Sendable (String) -> Void
@@ -20,19 +23,54 @@ public struct Log: Sendable {
     public static let silent = Log(write: { _ in })
 
     /// Writes `fields` as one JSON line with a timestamp and level. Values must already be free of secrets.
+    /// Written by hand (no JSONSerialization, no date formatter): it runs once per request.
     public func event(_ level: String = "info", _ message: String, _ fields: [String: any Sendable] = [:]) {
-        var object: [String: Any] = ["ts": Log.timestamp(), "level": level, "msg": message]
-        for (k, v) in fields { object[k] = v }
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
-           let line = String(data: data, encoding: .utf8) {
-            write(line)
+        var line = "{\"ts\":\"\(Log.timestamp())\",\"level\":\(Log.quote(level)),\"msg\":\(Log.quote(message))"
+        for key in fields.keys.sorted() {
+            line += ",\(Log.quote(key)):\(Log.value(fields[key]!))"
+        }
+        line += "}"
+        write(line)
+    }
+
+    static func value(_ v: any Sendable) -> String {
+        switch v {
+        case let i as Int: return String(i)
+        case let i as Int64: return String(i)
+        case let d as Double: return d.isFinite ? String(d) : "null"
+        case let b as Bool: return b ? "true" : "false"
+        case let a as [String]: return "[" + a.map(quote).joined(separator: ",") + "]"
+        default: return quote(String(describing: v))
         }
     }
 
+    /// A JSON string literal.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// UTC, millisecond precision: `2026-11-22T03:24:11.819Z`.
     static func timestamp() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(ts.tv_nsec / 1_000_000))
     }
 
     /// `postgresql://user:secret@host/db` → `postgresql://user:***@host/db`; `password=x` → `password=***`.
