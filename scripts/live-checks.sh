@@ -129,7 +129,7 @@ skip_check() {  # skip_check NAME REASON
 
 # ---------------------------------------------------------------- the database and the service
 
-echo "== setup: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $NF}') in $WORK, port $PGPORT; binary $BIN"
+echo "== setup: $("$PG_BIN/postgres" --version) in $WORK, port $PGPORT; binary $BIN"
 as_postgres "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
   -E UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 \
   || as_postgres "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
@@ -168,14 +168,17 @@ fi
 echo "== setup: seta serve (pid $SERVER_PID) ready on $BASE after $((SECONDS - STARTED_AT)) s (demo data loaded)"
 
 CLI_LOG="$LOGDIR/cli.log"
-"$BIN" users create --name "Live Checks" --email live-checks@example.org --role central >>"$CLI_LOG" 2>&1 \
-  || { tail -5 "$CLI_LOG"; echo "live-checks: users create failed"; exit 2; }
-VICTIM=$("$BIN" users create --name "Persona de sacrificio" --email sacrificio@example.org --role viewer 2>>"$CLI_LOG" \
-  | tee -a "$CLI_LOG" | sed -n 's/^persona \([0-9][0-9]*\) creada.*/\1/p')
-# The token is the only stdout line starting with seta_; it is kept out of every log.
-TOKEN=$("$BIN" tokens issue --email live-checks@example.org 2>>"$CLI_LOG" | grep -E '^seta_[0-9a-f]+$' | tail -1)
-[ -n "$TOKEN" ] || { tail -5 "$CLI_LOG"; echo "live-checks: tokens issue gave no token"; exit 2; }
-echo "== setup: central user and token ready (sacrificial person id ${VICTIM:-none})"
+# central_token WHO: a new central-team person and a token for it (the token: the only stdout line
+# starting with seta_; it is kept out of every log). Schemathesis gets its own: its random PATCH /v1/people
+# and DELETE /v1/tokens calls may deactivate people and revoke tokens, so the later checks get one made after it.
+central_token() {
+  "$BIN" users create --name "Live Checks $1" --email "live-checks-$1@example.org" --role central >>"$CLI_LOG" 2>&1 \
+    || { tail -5 "$CLI_LOG" >&2; return 1; }
+  "$BIN" tokens issue --email "live-checks-$1@example.org" 2>>"$CLI_LOG" | grep -E '^seta_[0-9a-f]+$' | tail -1
+}
+TOKEN=$(central_token contract)
+[ -n "$TOKEN" ] || { echo "live-checks: no token from the CLI"; exit 2; }
+echo "== setup: central user and token ready"
 
 # ---------------------------------------------------------------- the checks
 
@@ -195,6 +198,13 @@ if [ -f scripts/schemathesis.sh ]; then
 else
   skip_check schemathesis "scripts/schemathesis.sh is not in this tree"
 fi
+
+# The person the injection check may edit (PATCH /v1/people/{id}), and a token for the checks from here on.
+VICTIM=$("$BIN" users create --name "Persona de sacrificio" --email sacrificio@example.org --role viewer 2>>"$CLI_LOG" \
+  | tee -a "$CLI_LOG" | sed -n 's/^persona \([0-9][0-9]*\) creada.*/\1/p')
+CONTRACT_TOKEN=$TOKEN
+TOKEN=$(central_token checks)
+[ -n "$TOKEN" ] || { echo "live-checks: no token from the CLI"; exit 2; }
 
 # 2. Malformed HTTP, then no leaked connection or descriptor; slow and idle clients.
 fd_baseline() {
@@ -219,7 +229,7 @@ run_check fault-db 180 python3 scripts/fault-db.py --base "$BASE" --token "$TOKE
   --start-cmd "runuser -u postgres -- $PG_BIN/pg_ctl -D $PGDATA_DIR -o '$PG_OPTS' -l $WORK/postgres.log -w -t 60 start"
 
 # 4. Hostile values everywhere; neither the token nor the password in any answer or in the log so far.
-run_check injection 420 python3 scripts/injection.py --base "$BASE" --token "$TOKEN" --secret "$DB_PASSWORD" \
+run_check injection 420 python3 scripts/injection.py --base "$BASE" --token "$TOKEN" --secret "$DB_PASSWORD" --secret "$CONTRACT_TOKEN" \
   --log "$SERVE_LOG" --log "$CLI_LOG" --person-id "${VICTIM:-999999}" --max-seconds 300
 
 # 5. kill -9 during a bulk import of reports, then the same import again.
@@ -263,14 +273,14 @@ if wanted secrets; then
   logs=$(ls "$LOGDIR"/serve.log "$LOGDIR"/cli.log "$LOGDIR"/shutdown-serve.log "$LOGDIR"/two-instances-*.log 2>/dev/null)
   found=0
   for f in $logs; do
-    if grep -qF -e "$TOKEN" -e "$DB_PASSWORD" "$f"; then
-      echo "  FAIL: $f contains the bearer token or the database password"
+    if grep -qF -e "$TOKEN" -e "$CONTRACT_TOKEN" -e "$DB_PASSWORD" "$f"; then
+      echo "  FAIL: $f contains a bearer token or the database password"
       found=1
     fi
   done
   lines=$(cat $logs | wc -l)
   if grep -q '"database":"postgresql://seta_app:\*\*\*@' "$SERVE_LOG"; then redacted=yes; else redacted=no; fi
-  echo "secrets: $(echo $logs | wc -w) service logs ($lines lines) free of the token and the password: $([ $found = 0 ] && echo yes || echo NO); URL logged redacted: $redacted" \
+  echo "secrets: $(echo $logs | wc -w) service logs ($lines lines) free of both tokens and the password: $([ $found = 0 ] && echo yes || echo NO); URL logged redacted: $redacted" \
     | tee "$LOGDIR/secrets.log"
   record secrets "$found" $((SECONDS - began)) "$(tail -1 "$LOGDIR/secrets.log")"
 fi

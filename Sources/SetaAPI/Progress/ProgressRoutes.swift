@@ -251,10 +251,14 @@ enum ProgressRoutes {
             let catalog = try planAndCatalog(ctx, conn)
             let m = month.firstDayString
             let prev = month.previous.firstDayString
+            try ProgressStore.ensureSnapshot(conn, plan: catalog.code, version: catalog.version, month: month)
+            try ProgressStore.ensureSnapshot(conn, plan: catalog.code, version: catalog.version, month: month.previous)
             var sql = ProgressStore.entitiesCTE(plan: catalog.code, month: month, principal: caller, filter: f)
             sql.append("""
-                , cur AS (SELECT * FROM entity_progress_at(\(catalog.code), \(catalog.version), \(m)::date, ARRAY(SELECT entity_code FROM ent))),
-                prv AS (SELECT * FROM entity_progress_at(\(catalog.code), \(catalog.version), \(prev)::date, ARRAY(SELECT entity_code FROM ent))),
+                , cur AS (SELECT entity_code, total FROM progress_snapshots
+                           WHERE plan_code = \(catalog.code) AND version = \(catalog.version) AND month = \(m)::date),
+                prv AS (SELECT entity_code, total FROM progress_snapshots
+                         WHERE plan_code = \(catalog.code) AND version = \(catalog.version) AND month = \(prev)::date),
                 asg AS (
                   SELECT a.person_id, a.entity_code FROM assignments a JOIN ent ON ent.entity_code = a.entity_code
                    WHERE a.plan_code = \(catalog.code) AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)

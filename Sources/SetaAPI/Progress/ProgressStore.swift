@@ -122,6 +122,12 @@ enum ProgressStore {
          ORDER BY s.gkey
         """)
 
+    /// Brings the stored snapshot of (plan, version, month) up to date with the plan's data stamp
+    /// (`Schema/010_progress_snapshots.sql`); recomputed only after reports or enrollments changed.
+    static func ensureSnapshot(_ conn: Connection, plan: String, version: Int, month: Period) throws {
+        try conn.query("SELECT ensure_progress_snapshot(\(plan), \(version), \(month.firstDayString)::date) AS stamp")
+    }
+
     static func decodeGroups(_ rows: [Row]) throws -> [GroupResult] {
         try rows.map { r in
             let phases: [String] = try r.decode("share_phases")
@@ -144,10 +150,12 @@ enum ProgressStore {
     static func groups(_ conn: Connection, kind: GroupKind, plan: String, version: Int, month: Period,
                        principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
         let m = month.firstDayString
+        try ensureSnapshot(conn, plan: plan, version: version, month: month)
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append("""
             , prog AS (
-              SELECT * FROM entity_progress_at(\(plan), \(version), \(m)::date, ARRAY(SELECT entity_code FROM ent))
+              SELECT s.entity_code, s.total, s.phases, s.completed FROM progress_snapshots s JOIN ent ON ent.entity_code = s.entity_code
+               WHERE s.plan_code = \(plan) AND s.version = \(version) AND s.month = \(m)::date
             ), grp AS (
             """)
         sql.append(kind.membership(month: m))
@@ -185,6 +193,7 @@ enum ProgressStore {
                          filter: ProgressFilter, sort: EntitySort, descending: Bool, limit: Int, offset: Int,
                          entityCodes: [String]? = nil) throws -> (rows: [EntityRow], total: Int) {
         let m = month.firstDayString
+        try ensureSnapshot(conn, plan: plan, version: version, month: month)
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         if let codes = entityCodes {
             sql.append(", ent2 AS (SELECT entity_code FROM ent WHERE entity_code = ANY(\(codes)::text[]))")
@@ -193,7 +202,8 @@ enum ProgressStore {
         }
         sql.append("""
             , prog AS (
-              SELECT * FROM entity_progress_at(\(plan), \(version), \(m)::date, ARRAY(SELECT entity_code FROM ent2))
+              SELECT s.entity_code, s.total, s.phases, s.completed FROM progress_snapshots s JOIN ent2 ON ent2.entity_code = s.entity_code
+               WHERE s.plan_code = \(plan) AND s.version = \(version) AND s.month = \(m)::date
             )
             SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
                    pe.partner_code, p.total::text AS total,
