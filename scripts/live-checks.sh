@@ -146,7 +146,9 @@ psql "$ADMIN dbname=postgres" -X -q -v ON_ERROR_STOP=1 \
   || { echo "live-checks: could not create the role and database"; exit 2; }
 APP_URL="postgresql://seta_app:$DB_PASSWORD@127.0.0.1:$PGPORT/seta_live"
 export DATABASE_URL=$APP_URL
-export SETA_SCHEMA_DIR=$ROOT/Schema SETA_REFERENCE_DATA=$ROOT/Data
+# The migrations and reference data as they are now: a file added to the tree during the run changes nothing.
+cp -r "$ROOT/Schema" "$WORK/Schema" && cp -r "$ROOT/Data" "$WORK/Data"
+export SETA_SCHEMA_DIR=$WORK/Schema SETA_REFERENCE_DATA=$WORK/Data
 unset SETA_HOST SETA_PORT SETA_PGDATA
 
 PORT=$(free_port)
@@ -260,7 +262,7 @@ run_check shutdown 120 python3 scripts/shutdown-check.py --binary "$BIN" --token
 # 7. Two instances started at the same moment on one fresh database.
 run_check two-instances 180 python3 scripts/two-instances.py --binary "$BIN" --admin "$ADMIN" \
   --app-url "postgresql://seta_app:$DB_PASSWORD@127.0.0.1:$PGPORT/seta_two" --database seta_two --owner seta_app \
-  --schema-dir "$ROOT/Schema" --log-dir "$LOGDIR"
+  --schema-dir "$SETA_SCHEMA_DIR" --log-dir "$LOGDIR"
 
 # 8. docker-compose.yml against the README.
 run_check compose 60 python3 scripts/check-compose.py

@@ -79,4 +79,20 @@ struct GoldenProgressTests {
         #expect(try Self.total(h, plan: "no-existe").status == 404)
         #expect(try h.call("GET", "/v1/entities/05001/progress?plan=gap-2020-f1&as_of=2020-13").status == 400)
     }
+
+    @Test("a dashboard read before a report shows the report right after it (snapshots follow the data)")
+    func snapshotsFollowWrites() throws {
+        let h = try APIHarness()
+        try Self.report(h, plan: "gap-2020-f1", ["H1": "done"], period: "2020-02-01")
+        let before = try h.call("GET", "/v1/progress/national?plan=gap-2020-f1&as_of=2020-06")
+        #expect(before.text.contains("\"mean_progress\":1,"))
+        // A later report completes phase 1: the next read must not serve the stale snapshot.
+        try Self.report(h, plan: "gap-2020-f1", Self.done(1...7))
+        let after = try h.call("GET", "/v1/progress/national?plan=gap-2020-f1&as_of=2020-06")
+        #expect(after.text.contains("\"mean_progress\":20,"), "\(after.text.prefix(300))")
+        // Removing the later report (a statement the trigger also sees) goes back.
+        try h.database.pool.withConnection { try $0.execute("DELETE FROM report_milestones WHERE plan_code = 'gap-2020-f1' AND period = DATE '2020-03-01'") }
+        let reverted = try h.call("GET", "/v1/progress/national?plan=gap-2020-f1&as_of=2020-06")
+        #expect(reverted.text.contains("\"mean_progress\":1,"))
+    }
 }
