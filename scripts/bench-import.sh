@@ -43,10 +43,11 @@ fi
 python3 scripts/gen-reports-csv.py --rows "$ROWS" --out "$WORK/reports.csv" --enrollments-sql "$WORK/enroll.sql"
 psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$WORK/enroll.sql"
 
+LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "importing $ROWS rows ($(du -h "$WORK/reports.csv" | cut -f1))…" >&2
 START=$(date +%s.%N)
 "$SETA_BIN" import reports "$WORK/reports.csv"
 END=$(date +%s.%N)
 SECONDS_TAKEN=$(python3 -c "print(f'{$END - $START:.1f}')")
 psql -qtA "$DATABASE_URL" -c "SELECT 'reports=' || (SELECT count(*) FROM reports) || ' milestones=' || (SELECT count(*) FROM report_milestones) || ' revisions=' || (SELECT count(*) FROM report_revisions)"
-echo "import of $ROWS rows: ${SECONDS_TAKEN} s"
+echo "import of $ROWS rows: ${SECONDS_TAKEN} s ($(nproc) cores; load average before: $LOAD)"

@@ -183,11 +183,17 @@ def main():
     client_4xx = [o for o in outcomes if o.status is not None and 400 <= o.status < 500]
     dropped = [o for o in outcomes if o.status is None]
     during = [o for o in outcomes if o.started >= stopped_at and o.ended <= start_at]
+    # Writes that were running while `pg_ctl stop -m fast` cut the sessions: their answers must be errors
+    # unless the row is there (checked below with every other 2xx).
+    in_flight = [o for o in outcomes if o.started < stopped_at and o.ended > stop_at]
     during_ok = [o for o in during if o.status is not None and 200 <= o.status < 300]
     probes_down = [p for p in probes if stopped_at <= p[0] < start_at]
 
     print("  writes sent: %d; answered 2xx: %d; 503: %d; other 5xx: %d; 4xx: %d; no answer: %d"
           % (len(outcomes), len(acked), len(refused), len(other_5xx), len(client_4xx), len(dropped)))
+    print("  writes in flight when the database was stopped: %d (answered 2xx: %d, 503: %d)"
+          % (len(in_flight), sum(1 for o in in_flight if o.status is not None and 200 <= o.status < 300),
+             sum(1 for o in in_flight if o.status == 503)))
     print("  writes started and answered while the database was down: %d (2xx among them: %d)" % (len(during), len(during_ok)))
     print("  GET /readyz while down: %d probes, %d answered 503 problem+json"
           % (len(probes_down), sum(1 for p in probes_down if p[1] == 503 and p[2])))

@@ -15,7 +15,7 @@ surrogates (as `\\ud800` escapes and as raw bad UTF-8 bytes), path traversal, a 
 and a string where the schema wants a number, an array or an object.
 
 Passes when every answer is a 4xx or a 2xx whose body is what its Content-Type says (JSON that parses,
-CSV), none is a 5xx, none took over 5 s (no injected `pg_sleep` ran), and neither the bearer token nor
+CSV), none is a 5xx, none took over 12 s (no injected `pg_sleep(20)` ran), and neither the bearer token nor
 any --secret (the database password) appears in any answer body or header or in any --log file.
 Person ids in paths use --person-id (a sacrificial person), so the caller's own account is never edited.
 """
@@ -42,7 +42,7 @@ HOSTILE = [
     ("sql-or", "' OR 1=1 --", None),
     ("sql-drop", "'; DROP TABLE plans; --", None),
     ("sql-dquote", '" OR ""="', None),
-    ("sql-sleep", "1); SELECT pg_sleep(10); --", None),
+    ("sql-sleep", "1); SELECT pg_sleep(20); --", None),
     ("percent-00", "%00", None),
     ("nul", "a\u0000b", None),
     ("long-10k", LONG, None),
@@ -269,7 +269,7 @@ def main():
     ap.add_argument("--sources", default=os.path.join(ROOT, "Sources", "SetaAPI"))
     ap.add_argument("--person-id", type=int, default=999999)
     ap.add_argument("--max-seconds", type=float, default=240.0)
-    ap.add_argument("--slow-limit", type=float, default=5.0)
+    ap.add_argument("--slow-limit", type=float, default=12.0)
     args = ap.parse_args()
     ls.exit_on_sigterm()
 

@@ -11,7 +11,8 @@
 # the logs stay in .build/live-checks/ (or $LIVE_CHECKS_LOG_DIR). Prints one line per check and then
 # `live-checks: N passed, M failed`; the exit status is 1 when any check failed. See docs/reliability.md.
 #
-# Knobs (environment): LIVE_CHECKS_FUZZ_COUNT (10000), LIVE_CHECKS_IMPORT_ROWS (300000),
+# Knobs (environment): LIVE_CHECKS_FUZZ_COUNT (10000), LIVE_CHECKS_IMPORT_ROWS (300000, CLI import killed),
+# LIVE_CHECKS_HTTP_IMPORT_ROWS (100000, server killed during POST /v1/imports/reports; 0 to leave it out),
 # LIVE_CHECKS_SCHEMATHESIS_SECONDS (240), LIVE_CHECKS_ONLY (space-separated check names to run; all when unset).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,7 @@ BIN=$(readlink -f "$BIN")
 
 FUZZ_COUNT=${LIVE_CHECKS_FUZZ_COUNT:-10000}
 IMPORT_ROWS=${LIVE_CHECKS_IMPORT_ROWS:-300000}
+HTTP_IMPORT_ROWS=${LIVE_CHECKS_HTTP_IMPORT_ROWS:-100000}
 SCHEMATHESIS_SECONDS=${LIVE_CHECKS_SCHEMATHESIS_SECONDS:-240}
 ONLY=${LIVE_CHECKS_ONLY:-}
 LOGDIR=${LIVE_CHECKS_LOG_DIR:-$ROOT/.build/live-checks}
@@ -236,7 +238,8 @@ run_check injection 420 python3 scripts/injection.py --base "$BASE" --token "$TO
 
 # 5. kill -9 during a bulk import of reports, then the same import again.
 run_check import-crash 600 python3 scripts/import-crash.py --binary "$BIN" --db "$ADMIN dbname=seta_live" \
-  --workdir "$WORK/import" --rows "$IMPORT_ROWS"
+  --workdir "$WORK/import" --rows "$IMPORT_ROWS" --token "$TOKEN" --http-rows "$HTTP_IMPORT_ROWS" \
+  --server-log "$LOGDIR/import-serve.log"
 
 # 6. Shutdown: the service under test stops on SIGTERM with status 0; then SIGTERM during slow requests.
 if wanted serve-exit; then
@@ -272,7 +275,8 @@ if wanted secrets; then
   echo
   echo "== secrets"
   began=$SECONDS
-  logs=$(ls "$LOGDIR"/serve.log "$LOGDIR"/cli.log "$LOGDIR"/shutdown-serve.log "$LOGDIR"/two-instances-*.log 2>/dev/null)
+  logs=$(ls "$LOGDIR"/serve.log "$LOGDIR"/cli.log "$LOGDIR"/shutdown-serve.log "$LOGDIR"/import-serve.log \
+    "$LOGDIR"/two-instances-*.log 2>/dev/null)
   found=0
   for f in $logs; do
     if grep -qF -e "$TOKEN" -e "$CONTRACT_TOKEN" -e "$DB_PASSWORD" "$f"; then

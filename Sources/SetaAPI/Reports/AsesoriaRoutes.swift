@@ -132,7 +132,7 @@ enum AsesoriaRoutes {
                     throw APIError.notFound("No existe la asesoría \(id).")
                 }
                 if a.advisor?.id != caller.personId {
-                    try ReportStore.requireReadable(conn, caller, entity: a.entity, plan: a.plan ?? "",
+                    try ReportStore.requireReadable(conn, caller, entity: a.entity, plan: a.plan,
                                                     months: [a.period, Period.current(at: ctx.now)])
                 }
                 return a

@@ -106,7 +106,7 @@ public enum ReportImport {
                 summary.updated = try counts.decode("updated")
                 summary.ignored = try counts.decode("ignored")
                 guard writing else { throw RolledBack(summary: summary) }
-                try write(conn, by: by, now: now)
+                if summary.created + summary.updated > 0 { try write(conn, by: by, now: now) }
                 summary.committed = true
                 return summary
             }
@@ -224,16 +224,20 @@ public enum ReportImport {
              WHERE r.plan_code = k.plan AND r.entity_code = k.entity AND r.period = k.period
             """)
         try conn.execute("""
-            WITH combined AS (
+            WITH keys AS (
+                -- Only milestones that change need their history walked.
+                SELECT DISTINCT plan, entity, milestone FROM import_changes WHERE action <> 'ignored'
+            ), combined AS (
                 SELECT c.plan, c.entity, c.milestone, c.period, c.status, c.achieved_on, c.evidence,
                        CASE WHEN c.action = 'created' THEN NULL ELSE c.old_comment END AS comment,
                        c.line, c.action, c.reported_at, c.author_id, c.old_status, c.old_achieved_on, c.old_evidence, c.old_comment
                   FROM import_changes c
+                 WHERE (c.plan, c.entity, c.milestone) IN (SELECT plan, entity, milestone FROM keys)
                 UNION ALL
                 SELECT rm.plan_code, rm.entity_code, rm.milestone_code, rm.period, rm.status, rm.achieved_on, rm.evidence,
                        rm.comment, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
                   FROM report_milestones rm
-                 WHERE (rm.plan_code, rm.entity_code, rm.milestone_code) IN (SELECT plan, entity, milestone FROM import_changes)
+                 WHERE (rm.plan_code, rm.entity_code, rm.milestone_code) IN (SELECT plan, entity, milestone FROM keys)
                    AND NOT EXISTS (SELECT 1 FROM import_changes c
                                     WHERE c.plan = rm.plan_code AND c.entity = rm.entity_code
                                       AND c.milestone = rm.milestone_code AND c.period = rm.period)

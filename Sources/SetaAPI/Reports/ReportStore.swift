@@ -85,13 +85,13 @@ enum ReportStore {
 
     /// Readers see a report when the entity is in their scope in the report's month or now; an advisor
     /// also sees the history of an entity they were ever assigned in the plan.
-    static func requireReadable(_ conn: Connection, _ caller: Principal, entity: String, plan: String,
+    static func requireReadable(_ conn: Connection, _ caller: Principal, entity: String, plan: String?,
                                 months: [Period]) throws {
         for m in months where try inScope(conn, caller, entity: entity, plan: plan, month: m) { return }
         if caller.role == .advisor {
             let ever = try conn.query("""
                 SELECT EXISTS (SELECT 1 FROM assignments WHERE person_id = \(caller.personId)
-                                  AND plan_code = \(plan) AND entity_code = \(entity)) AS ok
+                                  AND (\(plan)::text IS NULL OR plan_code = \(plan)) AND entity_code = \(entity)) AS ok
                 """).rows[0].decode("ok", as: Bool.self)
             if ever { return }
         }
