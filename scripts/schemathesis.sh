@@ -36,7 +36,8 @@ SCHEMATHESIS_REQUEST_TIMEOUT_SECONDS=${SCHEMATHESIS_REQUEST_TIMEOUT_SECONDS:-30}
 SCHEMATHESIS_REPORT_DIR=${SCHEMATHESIS_REPORT_DIR:-.build/schemathesis}
 SCHEMATHESIS_VERSION_SPEC=${SCHEMATHESIS_VERSION_SPEC:-schemathesis>=4.0,<5}
 # Operations that can take the caller's own rights away (revoke its token; deactivate or demote its person).
-SELF_DISABLING=("DELETE /v1/tokens/{id}" "PATCH /v1/people/{id}")
+# Token revocation last: with small ids it revokes the first tokens issued, TOKEN's usually among them.
+SELF_DISABLING=("PATCH /v1/people/{id}" "DELETE /v1/tokens/{id}")
 
 if ! command -v schemathesis >/dev/null 2>&1; then
   echo "installing $SCHEMATHESIS_VERSION_SPEC from PyPI"
@@ -126,9 +127,14 @@ run_pass() {
   passes+=("$name:$rc")
 }
 
+# Every disposable token is made now, while TOKEN surely works.
 exclude=()
 for op in "${SELF_DISABLING[@]}"; do exclude+=(--exclude-name "$op"); done
 token1=$(mint "$TOKEN" main)
+self_tokens=()
+if [ $# -eq 0 ]; then
+  for i in "${!SELF_DISABLING[@]}"; do self_tokens+=("$(mint "$TOKEN" "self-disabling-$((i + 1))")"); done
+fi
 run_pass main "$token1" "$config_strict" "${exclude[@]}" "$@"
 if [ "$(status "$token1" /v1/plans)" != 200 ] || [ "$(status "$TOKEN" /v1/plans)" != 200 ]; then
   echo "schemathesis: a token stopped working during the main pass; its results are not meaningful" >&2
@@ -136,20 +142,20 @@ if [ "$(status "$token1" /v1/plans)" != 200 ] || [ "$(status "$TOKEN" /v1/plans)
 fi
 
 if [ $# -eq 0 ]; then
-  i=0
-  for op in "${SELF_DISABLING[@]}"; do
-    i=$((i + 1))
-    token_n=$(mint "$TOKEN" "self-disabling-$i")
+  for i in "${!SELF_DISABLING[@]}"; do
     # One operation has no links to follow: no stateful phase (a later --phases overrides the first).
-    run_pass "self-disabling-$i" "$token_n" "$config_lenient" --include-name "$op" --phases examples,coverage,fuzzing
+    run_pass "self-disabling-$((i + 1))" "${self_tokens[$i]}" "$config_lenient" \
+      --include-name "${SELF_DISABLING[$i]}" --phases examples,coverage,fuzzing
   done
 fi
 
 # The requests actually sent: every interaction recorded in the NDJSON event streams.
-requests=$(python3 - "$SCHEMATHESIS_REPORT_DIR" <<'PY'
-import glob, json, os, sys
-n = 0
-for path in glob.glob(os.path.join(sys.argv[1], "*.ndjson")):
+# Per pass, the statuses answered (so a pass that ran into 401s shows), then the total on the last line.
+summary=$(python3 - "$SCHEMATHESIS_REPORT_DIR" <<'PY'
+import collections, glob, json, os, sys
+total = 0
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.ndjson"))):
+    statuses = collections.Counter()
     with open(path, encoding="utf-8") as f:
         for line in f:
             try:
@@ -158,10 +164,16 @@ for path in glob.glob(os.path.join(sys.argv[1], "*.ndjson")):
                 continue
             for value in event.values():
                 if isinstance(value, dict) and isinstance(value.get("recorder"), dict):
-                    n += len(value["recorder"].get("interactions") or {})
-print(n)
+                    for interaction in (value["recorder"].get("interactions") or {}).values():
+                        statuses[((interaction or {}).get("response") or {}).get("status_code", "none")] += 1
+    total += sum(statuses.values())
+    tally = " ".join(f"{code}x{n}" for code, n in sorted(statuses.items(), key=lambda kv: str(kv[0])))
+    print(f"schemathesis: pass {os.path.basename(path)[:-7]}: {sum(statuses.values())} requests: {tally}")
+print(total)
 PY
 )
+echo "$summary" | sed '$d'
+requests=$(echo "$summary" | tail -1)
 echo "schemathesis: ${passes[*]}; $requests requests sent (floor $SCHEMATHESIS_MIN_REQUESTS)"
 if [ "$overall" -ne 0 ]; then exit 1; fi
 if [ $# -eq 0 ] && [ "$requests" -lt "$SCHEMATHESIS_MIN_REQUESTS" ]; then

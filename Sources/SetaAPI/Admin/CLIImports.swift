@@ -5,6 +5,7 @@ import SetaDatabase
 public enum CLIImports {
     public static func reports(_ pool: ConnectionPool, file: URL, dryRun: Bool) throws -> String {
         let text = try String(contentsOf: file, encoding: .utf8)
-        return "\(try ReportImport.run(pool: pool, csvText: text, dryRun: dryRun, by: nil))"
+        let summary = try ReportImport.run(pool: pool, csvText: text, dryRun: dryRun, by: nil)
+        return String(decoding: try JSON.encode(summary), as: UTF8.self)
     }
 }

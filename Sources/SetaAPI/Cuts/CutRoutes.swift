@@ -109,7 +109,7 @@ enum CutRoutes {
             let catalog = try CatalogStore.currentCatalog(conn, code: body.plan)
             // One cut at a time per plan, so two cuts never interleave their locks.
             try conn.execute("SELECT 1 FROM plans WHERE code = \(catalog.code) FOR UPDATE")
-            let (id, locked) = try CutStore.take(conn, catalog: catalog, period: period, label: label, by: caller.personId)
+            let (id, locked) = try CutStore.take(conn, catalog: catalog, period: period, label: label, by: caller.personId, now: ctx.now)
             let national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .national), catalog: catalog)
             let regions = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .regions), catalog: catalog)
             return (try CutStore.cut(conn, id: id)!, locked, national.first, regions)

@@ -28,12 +28,24 @@ enum CutStore {
 
     /// Takes a cut: freezes every enrolled entity's progress, the group results and the catalog version,
     /// and locks the months up to the cut's. Returns the new id and the months it locked.
-    static func take(_ conn: Connection, catalog: PlanCatalog, period: Period, label: String, by person: Int64) throws -> (Int64, [String]) {
+    static func take(_ conn: Connection, catalog: PlanCatalog, period: Period, label: String, by person: Int64,
+                     now: Date) throws -> (Int64, [String]) {
         let m = period.firstDayString
         let id: Int64 = try conn.query("""
-            INSERT INTO cuts (plan_code, period, label, catalog_version, created_by)
-            VALUES (\(catalog.code), \(m)::date, \(label), \(catalog.version), \(person)) RETURNING id
+            INSERT INTO cuts (plan_code, period, label, catalog_version, created_by, created_at)
+            VALUES (\(catalog.code), \(m)::date, \(label), \(catalog.version), \(person), \(now)) RETURNING id
             """).rows[0].decode("id")
+        // Lock first, then read: the exclusive month locks wait for report writes in flight, so none can land
+        // in a covered month after the cut has read it. A cut locks every month up to its own that has reports
+        // or enrollments: with carry-forward, an edit to an earlier month would change what the cut froze.
+        let months = try conn.query("""
+            SELECT to_char(generate_series(
+                       LEAST(\(m)::date, COALESCE((SELECT min(period) FROM reports WHERE plan_code = \(catalog.code)), \(m)::date),
+                             COALESCE((SELECT min(from_period) FROM enrollments WHERE plan_code = \(catalog.code)), \(m)::date)),
+                       \(m)::date, interval '1 month'), 'YYYY-MM') AS p
+            """).rows.compactMap { Period(try $0.decode("p", as: String.self)) }
+        let locked = try ReportStore.lock(conn, plan: catalog.code, periods: months, reason: "Corte «\(label)»",
+                                          by: person, cutId: id, at: now).map(\.description)
         try conn.execute("""
             WITH ent AS (SELECT entity_code FROM enrolled_at(\(catalog.code), \(m)::date)),
             prog AS (SELECT * FROM entity_progress_at(\(catalog.code), \(catalog.version), \(m)::date, ARRAY(SELECT entity_code FROM ent))),
@@ -74,25 +86,6 @@ enum CutStore {
                 """)
             try conn.execute(sql)
         }
-        // A cut locks every month up to its own that has reports or enrollments, so what it froze stays
-        // what the live figures say unless the central team reopens a month with a reason.
-        let locked = try conn.query("""
-            WITH months AS (
-              SELECT generate_series(
-                       LEAST(\(m)::date, COALESCE((SELECT min(period) FROM reports WHERE plan_code = \(catalog.code)), \(m)::date),
-                             COALESCE((SELECT min(from_period) FROM enrollments WHERE plan_code = \(catalog.code)), \(m)::date)),
-                       \(m)::date, interval '1 month')::date AS period
-            ), ins AS (
-              INSERT INTO period_locks (plan_code, period, reason, locked_by, cut_id)
-              SELECT \(catalog.code), months.period, \("Corte «\(label)»"), \(person), \(id) FROM months
-              ON CONFLICT DO NOTHING
-              RETURNING period
-            ), ev AS (
-              INSERT INTO period_lock_events (plan_code, period, action, reason, person_id, cut_id)
-              SELECT \(catalog.code), ins.period, 'lock', \("Corte «\(label)»"), \(person), \(id) FROM ins
-            )
-            SELECT to_char(period, 'YYYY-MM') AS p FROM ins ORDER BY 1
-            """).rows.map { try $0.decode("p", as: String.self) }
         return (id, locked)
     }
 
