@@ -107,7 +107,7 @@ record() {  # record NAME STATUS SECONDS SUMMARY
 }
 wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 # run_check NAME SECONDS COMMAND...: runs it bounded, its output to the terminal and $LOGDIR/NAME.log;
-# the summary is the last non-empty line of its output.
+# the summary is the last non-empty line of its output, or the lines matching $SUMMARY_FROM when set.
 run_check() {
   local name=$1 limit=$2
   shift 2
@@ -118,7 +118,10 @@ run_check() {
   timeout --kill-after=15 "$limit" "$@" 2>&1 | tee "$LOGDIR/$name.log"
   local status=${PIPESTATUS[0]}
   local summary
-  summary=$(grep -v '^[[:space:]]*$' "$LOGDIR/$name.log" | tail -1 | cut -c1-160)
+  if [ -n "${SUMMARY_FROM:-}" ]; then
+    summary=$(grep -E "$SUMMARY_FROM" "$LOGDIR/$name.log" | sed 's/^[[:space:]]*//' | paste -sd ';' | sed 's/;/; /g' | cut -c1-200)
+  fi
+  [ -n "${summary:-}" ] || summary=$(grep -v '^[[:space:]]*$' "$LOGDIR/$name.log" | tail -1 | cut -c1-160)
   record "$name" "$status" $((SECONDS - began)) "$summary"
 }
 skip_check() {  # skip_check NAME REASON
@@ -223,7 +226,8 @@ if wanted http-fuzz || wanted fuzz-leaks; then
 fi
 if wanted slowloris; then
   BASELINE_FDS=$(fd_baseline)
-  run_check slowloris 180 python3 scripts/slowloris.py "127.0.0.1:$PORT"
+  SUMMARY_FROM='closed: |closed by the server|latency ms|passed, .* failed$' \
+    run_check slowloris 180 python3 scripts/slowloris.py "127.0.0.1:$PORT"
   run_check slowloris-leaks 90 python3 scripts/fd-census.py "$SERVER_PID" "$PORT" --settle "$BASELINE_FDS" --limit 45
 fi
 

@@ -96,3 +96,24 @@ struct GoldenProgressTests {
         #expect(reverted.text.contains("\"mean_progress\":1,"))
     }
 }
+
+@Suite("Group cache")
+struct GroupCacheTests {
+    @Test("a second read is served the same figures, and moving a department shows at once")
+    func cacheFollowsMembership() throws {
+        let h = try APIHarness()
+        try GoldenProgressTests.report(h, plan: "gap-2020-f1", GoldenProgressTests.done(1...7))
+        let first = try h.call("GET", "/v1/progress/regions?plan=gap-2020-f1&as_of=2020-06")
+        let second = try h.call("GET", "/v1/progress/regions?plan=gap-2020-f1&as_of=2020-06")
+        #expect(first.status == 200)
+        #expect(first.body == second.body)
+        #expect(first.text.contains("\"key\":\"eje-cafetero-antioquia\""))
+        // Antioquia moves to the Caribbean from 2020-01: June's roll-up must follow immediately.
+        try h.database.pool.withConnection { conn in
+            try conn.execute("INSERT INTO department_regions (department_code, region_code, valid_from) VALUES ('05', 'caribe', DATE '2020-01-01')")
+        }
+        let moved = try h.call("GET", "/v1/progress/regions?plan=gap-2020-f1&as_of=2020-06")
+        #expect(!moved.text.contains("\"key\":\"eje-cafetero-antioquia\""))
+        #expect(moved.text.contains("\"key\":\"caribe\""))
+    }
+}

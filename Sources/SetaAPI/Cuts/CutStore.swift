@@ -120,14 +120,10 @@ enum CutStore {
 
     /// The frozen group results of one kind (as computed when the cut was taken).
     static func groups(_ conn: Connection, cut: Int64, kind: GroupKind) throws -> [GroupResult] {
-        try ProgressStore.decodeGroups(conn.query("""
-            SELECT s.* FROM cut_groups g,
-                   jsonb_to_record(g.summary) AS s(gkey text, gname text, entity_count int, measured_count int, mean text,
-                                                   at_hundred int, min text, max text, lowest text[], highest text[],
-                                                   share_phases text[], share_values text[])
-             WHERE g.cut_id = \(cut) AND g.group_kind = \(kind.rawValue)
-             ORDER BY g.group_key
-            """).rows)
+        var sql: SQL = "SELECT s.* FROM cut_groups g, jsonb_to_record(g.summary) AS s("
+        sql.append(SQL(unsafe: ProgressStore.groupRecordColumns))
+        sql.append(") WHERE g.cut_id = \(cut) AND g.group_kind = \(kind.rawValue) ORDER BY g.group_key")
+        return try ProgressStore.decodeGroups(conn.query(sql).rows)
     }
 
     struct FrozenEntity: Sendable {

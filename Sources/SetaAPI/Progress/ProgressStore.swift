@@ -146,14 +146,56 @@ enum ProgressStore {
         }
     }
 
-    /// Group roll-up as of a month, in one statement.
+    /// The columns of one group result stored as JSON (cuts and the group cache), for `jsonb_to_recordset`.
+    static let groupRecordColumns = """
+        gkey text, gname text, entity_count int, measured_count int, mean text, at_hundred int, min text, max text,
+        lowest text[], highest text[], share_phases text[], share_values text[]
+        """
+
+    /// Who sees what, as a cache key: readers with the same scope share results.
+    static func scopeKey(_ p: Principal) -> String {
+        switch p.role {
+        case .central: return "all"
+        case .coordinator: return "regions:" + p.regions.sorted().joined(separator: ",")
+        case .advisor: return "advisor:\(p.personId)"
+        case .viewer:
+            return "viewer:" + p.regions.sorted().joined(separator: ",") + "|" + (p.limitedToPartner ? (p.partnerCode ?? "-") : "")
+        }
+    }
+
+    /// Group roll-up as of a month, in one statement. Unfiltered roll-ups (the dashboards) are kept in
+    /// `progress_group_cache` with the stamps read in the same statement as the data, and served from there
+    /// while neither the plan's data nor any membership changed.
     static func groups(_ conn: Connection, kind: GroupKind, plan: String, version: Int, month: Period,
                        principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
         let m = month.firstDayString
         try ensureSnapshot(conn, plan: plan, version: version, month: month)
+        let cacheable = filter.region == nil && filter.department == nil && filter.type == nil && filter.advisor == nil
+        let key = "\(kind.rawValue)|\(plan)|\(version)|\(m)|\(scopeKey(principal))"
+        if cacheable {
+            var hit: SQL = """
+                SELECT c.cache_key, s.* FROM progress_group_cache c
+                  LEFT JOIN LATERAL jsonb_to_recordset(c.result) AS s(
+                """
+            hit.append(SQL(unsafe: groupRecordColumns))
+            hit.append("""
+                ) ON true
+                 WHERE c.cache_key = \(key)
+                   AND c.progress_stamp = COALESCE((SELECT stamp FROM progress_stamps WHERE plan_code = \(plan)), 0)
+                   AND c.membership_stamp = (SELECT stamp FROM membership_stamp WHERE id = 1)
+                 ORDER BY s.gkey
+                """)
+            let rows = try conn.query(hit).rows
+            if !rows.isEmpty {
+                return try decodeGroups(rows.filter { try !$0.isNull("gkey") })
+            }
+        }
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append("""
-            , prog AS (
+            , stamps AS (
+              SELECT COALESCE((SELECT stamp FROM progress_stamps WHERE plan_code = \(plan)), 0) AS ps,
+                     (SELECT stamp FROM membership_stamp WHERE id = 1) AS ms
+            ), prog AS (
               SELECT s.entity_code, s.total, s.phases, s.completed FROM progress_snapshots s JOIN ent ON ent.entity_code = s.entity_code
                WHERE s.plan_code = \(plan) AND s.version = \(version) AND s.month = \(m)::date
             ), grp AS (
@@ -166,7 +208,20 @@ enum ProgressStore {
             )
             """)
         sql.append(aggregateCTEs)
+        sql.append(", agg AS (")
         sql.append(aggregateSelect)
+        sql.append(")")
+        if cacheable {
+            sql.append("""
+                , store AS (
+                  INSERT INTO progress_group_cache (cache_key, progress_stamp, membership_stamp, result)
+                  SELECT \(key), stamps.ps, stamps.ms, COALESCE((SELECT jsonb_agg(to_jsonb(agg)) FROM agg), '[]'::jsonb) FROM stamps
+                  ON CONFLICT (cache_key) DO UPDATE SET progress_stamp = EXCLUDED.progress_stamp,
+                     membership_stamp = EXCLUDED.membership_stamp, result = EXCLUDED.result, computed_at = now()
+                )
+                """)
+        }
+        sql.append(" SELECT * FROM agg ORDER BY gkey")
         return try decodeGroups(try conn.query(sql).rows)
     }
 
