@@ -12,8 +12,9 @@ writes in flight lose their connection), kept down --down seconds and started ag
 until the service has answered writes with 2xx for --after seconds (at most --recover-limit seconds
 after the restart). The service is never restarted. Then, with psql:
 - every write answered 2xx is in the database (acknowledged writes vs rows), none twice;
-- rows whose write was answered with an error are counted (allowed: the commit may have happened just
-  before the connection dropped; what is not allowed is a 2xx for a write that is not there);
+- rows whose write was answered with an error are counted and listed (allowed: when the session is cut
+  right after PostgreSQL committed but before the client library read the answer, the service cannot
+  know the outcome and answers 503; what is not allowed is a 2xx for a write that is not there);
 - while the database was down the answers were 503 application/problem+json with Retry-After;
   no other 5xx and no dropped connection at any time;
 - the service answered writes with 2xx again without being restarted.
@@ -229,6 +230,11 @@ def main():
     print("  acknowledged writes checked: %d; rows found: %d; missing: %d; duplicated: %d"
           % (len(acked), len(rows), len(missing), duplicates))
     print("  rows committed although the write was answered with an error: %d" % len(committed_despite_error))
+    by_marker = {o.marker: o for o in outcomes}
+    for m in committed_despite_error[:5]:
+        o = by_marker[m]
+        print("    %s: answered %s, sent %.3f s %s the stop command began, answered %.3f s after it"
+              % (m, o.status or o.error, abs(o.started - stop_at), "before" if o.started < stop_at else "after", o.ended - stop_at))
     if missing:
         failures.append("%d acknowledged writes are missing, e.g. %s" % (len(missing), missing[:3]))
     if duplicates:

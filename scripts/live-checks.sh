@@ -119,7 +119,7 @@ run_check() {
   local status=${PIPESTATUS[0]}
   local summary
   if [ -n "${SUMMARY_FROM:-}" ]; then
-    summary=$(grep -E "$SUMMARY_FROM" "$LOGDIR/$name.log" | sed 's/^[[:space:]]*//' | paste -sd ';' | sed 's/;/; /g' | cut -c1-200)
+    summary=$(grep -E "$SUMMARY_FROM" "$LOGDIR/$name.log" | sed 's/^[[:space:]]*//' | paste -sd ";" | sed "s/;/; /g" | cut -c1-260)
   fi
   [ -n "${summary:-}" ] || summary=$(grep -v '^[[:space:]]*$' "$LOGDIR/$name.log" | tail -1 | cut -c1-160)
   record "$name" "$status" $((SECONDS - began)) "$summary"

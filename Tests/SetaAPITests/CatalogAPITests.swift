@@ -108,4 +108,22 @@ struct CatalogAPITests {
         #expect(try h.call("POST", "/v1/plans", json: Self.smallPlan, token: advisor.token).status == 403)
         #expect(try h.call("POST", "/v1/plans", json: Self.smallPlan, token: .some(nil)).status == 401)
     }
+
+    @Test("a plan name longer than the database allows is a 422 naming the field, not a 500")
+    func longNameIsRefusedWithItsField() throws {
+        let h = try APIHarness()
+        let long = String(repeating: "n", count: 400)
+        let r = try h.call("POST", "/v1/plans", json: Self.smallPlan.replacingOccurrences(of: "Plan de prueba", with: long))
+        #expect(r.status == 422)
+        #expect(r.text.contains("\"field\":\"name\""))
+        #expect(try h.call("GET", "/v1/plans/prueba").status == 404)
+    }
+
+    @Test("a cut label of 150 combined characters (300 code points) is refused with 422")
+    func cutLabelCountsCodePoints() throws {
+        let h = try APIHarness()
+        let label = String(repeating: "e\u{0301}", count: 150)
+        let r = try h.call("POST", "/v1/cuts", json: "{\"plan\":\"gap-2020-f1\",\"period\":\"2020-06\",\"label\":\"\(label)\"}")
+        #expect(r.status == 422)
+    }
 }

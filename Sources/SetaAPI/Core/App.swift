@@ -146,6 +146,16 @@ public final class SetaApp: @unchecked Sendable {
         return HTTPResponse(status: apiError.status, headers: headers, body: .bytes(body))
     }
 
+    static func field(fromConstraint constraint: String?) -> String? {
+        guard var c = constraint, !c.isEmpty else { return nil }
+        for suffix in ["_check", "_fkey", "_not_null"] where c.hasSuffix(suffix) { c.removeLast(suffix.count) }
+        let tables = ["plan_milestones_", "plan_phases_", "plan_stages_", "plan_versions_", "plans_", "people_", "regions_",
+                      "partners_", "cuts_", "asesorias_", "assignments_", "enrollments_", "report_milestones_", "reports_",
+                      "period_locks_", "entities_", "tokens_"]
+        for t in tables where c.hasPrefix(t) { c.removeFirst(t.count); break }
+        return c
+    }
+
     static func map(_ e: DatabaseError, context: RequestContext, log: Log) -> APIError {
         if e.isUnavailable {
             log.event("warn", "database unavailable", ["request_id": context.requestId, "error": e.debugDescription])
@@ -157,6 +167,12 @@ public final class SetaApp: @unchecked Sendable {
         if e.isSerializationFailure {
             return APIError(status: 503, title: "Service Unavailable", detail: "Conflicto de concurrencia; intente de nuevo.",
                             headers: [("Retry-After", "1")])
+        }
+        if e.isCheckViolation || e.isForeignKeyViolation || e.sqlState == "23502" {
+            // A rule the database enforces (length, range, reference): name the field from the constraint
+            // (`plans_name_check` → `name`) so the client can fix it; nothing was written.
+            let field = SetaApp.field(fromConstraint: e.constraint) ?? "body"
+            return .invalid(field: field, "Un valor no cumple una regla del modelo de datos (\(field)).")
         }
         if let state = e.sqlState, state.hasPrefix("22") {
             return .badRequest("Un valor de la solicitud no es válido para la base de datos.")

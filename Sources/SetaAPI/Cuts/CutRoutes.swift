@@ -101,7 +101,8 @@ enum CutRoutes {
         }
         try ctx.refuseFuture(period, field: "period")
         let label = body.label.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...200).contains(label.count) else {
+        // Counted as PostgreSQL counts: code points, not grapheme clusters.
+        guard (1...200).contains(label.unicodeScalars.count) else {
             throw APIError.invalid(field: "label", "`label` debe tener entre 1 y 200 caracteres.")
         }
         let caller = try ctx.caller
@@ -159,7 +160,7 @@ enum CutRoutes {
 
     static func export(_ ctx: RequestContext) throws -> APIResponse {
         let caller = try ctx.caller
-        let format = try ctx.query("format")
+        let format = try ctx.query("format")?.lowercased()
         if let format, !["csv", "json"].contains(format) {
             throw APIError.badRequest("`format` debe ser csv o json.", field: "format")
         }
