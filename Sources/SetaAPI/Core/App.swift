@@ -109,6 +109,12 @@ public final class SetaApp: @unchecked Sendable {
     private func render(_ response: APIResponse, context: RequestContext) throws -> HTTPResponse {
         switch response {
         case .json(let status, let body, let headers):
+            if context.wantsCSV, status == 200, let table = JSONToCSV.table(body) {
+                return try render(.csv(filename: nil) { sink in
+                    try sink.row(table.header)
+                    for row in table.rows { try sink.row(row) }
+                }, context: context)
+            }
             var h = HTTPHeaders([("Content-Type", "application/json; charset=utf-8")])
             for (k, v) in headers { h.add(k, v) }
             return HTTPResponse(status: status, headers: h, body: .bytes(body))
