@@ -85,6 +85,22 @@ PGB_TPS=$(awk '/^tps/{print $3; exit}' <<<"$PGB"); PGB_LAT=$(awk '/latency avera
 echo "pgbench regions SQL: $PGB_TPS tps, average latency $PGB_LAT ms"
 python3 -c "print(f'service/pgbench ratio (regions): {float(\"$REG_RPS\")/float(\"$PGB_TPS\"):.2f}')"
 
+# What the service really runs per cached regions request: the cache lookup (the roll-up above runs only
+# after reports, enrollments or memberships change).
+cat > "$WORK/regions-cached.sql" <<'SQL'
+SELECT c.cache_key, s.* FROM progress_group_cache c
+  LEFT JOIN LATERAL jsonb_to_recordset(c.result) AS s(gkey text, gname text, entity_count int, measured_count int, mean text,
+       at_hundred int, min text, max text, lowest text[], highest text[], share_phases text[], share_values text[]) ON true
+ WHERE c.cache_key = 'regions|gap-2020-f1|1|2021-06-01|all'
+   AND c.progress_stamp = COALESCE((SELECT stamp FROM progress_stamps WHERE plan_code = 'gap-2020-f1'), 0)
+   AND c.membership_stamp = (SELECT stamp FROM membership_stamp WHERE id = 1)
+ ORDER BY s.gkey;
+SQL
+PGB2=$("$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U seta -c 16 -j 2 -T 10 -f "$WORK/regions-cached.sql" seta 2>&1)
+PGB2_TPS=$(awk '/^tps/{print $3; exit}' <<<"$PGB2"); PGB2_LAT=$(awk '/latency average/{print $4}' <<<"$PGB2")
+echo "pgbench cached regions lookup: $PGB2_TPS tps, average latency $PGB2_LAT ms"
+python3 -c "print(f'service/pgbench ratio (regions, cached lookup): {float(\"$REG_RPS\")/float(\"$PGB2_TPS\"):.2f}')"
+
 echo "== cut and export (national, gap-2020-f1, 2021-Q2)"
 CUT=$(curl -s -o "$WORK/cut.json" -w '%{time_total}' -H "$AUTH" -H 'Content-Type: application/json' \
   -d '{"plan":"gap-2020-f1","period":"2021-Q2","label":"bench"}' "localhost:$PORT/v1/cuts")
