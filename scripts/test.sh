@@ -7,9 +7,13 @@ scripts/install-deps.sh
 echo "== swift build (release, once)"
 swift build -c release --product seta
 echo "== swift test"
-swift test 2>&1 | tee /tmp/seta-swift-test.log | grep -Ev '^(\[|◇|↳)' | grep -Ev 'passed after' || true
+LOG=$(mktemp /tmp/seta-swift-test.XXXXXX.log)
+# Passing tests are not echoed (the full log is kept); failures, issues and the closing lines are.
+set +e
+swift test 2>&1 | tee "$LOG" | grep -Ev '^(\[|◇|↳)' | grep -Ev 'passed after'
 status=${PIPESTATUS[0]}
-tail -5 /tmp/seta-swift-test.log
+set -e
+tail -5 "$LOG"
 if [ "$status" -ne 0 ]; then echo "swift test failed"; exit "$status"; fi
 echo "== live checks"
 scripts/live-checks.sh .build/release/seta
