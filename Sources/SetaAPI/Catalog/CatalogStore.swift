@@ -55,6 +55,11 @@ enum CatalogStore {
             SELECT name, created_at::text AS stamp FROM plan_versions WHERE plan_code = \(code) AND version = \(version)
             """).rows
         guard let row = head.first else { return nil }
+        return try cached(conn, code: code, version: version, head: row)
+    }
+
+    /// A version from the cache, or loaded and kept; `head` holds the version's `name` and `stamp`.
+    private static func cached(_ conn: Connection, code: String, version: Int, head row: Row) throws -> PlanCatalog {
         let key = "\(code)#\(version)#\(try row.decode("stamp", as: String.self))"
         if let known = cache.get(key) { return known }
         let loaded = try loadCatalog(conn, code: code, version: version, name: try row.decode("name"))
@@ -85,12 +90,18 @@ enum CatalogStore {
         return PlanCatalog(code: code, name: name, version: version, stages: stages, phases: phases, milestones: milestones)
     }
 
+    /// The current version of a plan, or a 404 naming `plan`. One round trip when the version is cached.
     static func currentCatalog(_ conn: Connection, code: String) throws -> PlanCatalog {
-        let p = try requirePlan(conn, code: code)
-        guard let c = try catalog(conn, code: code, version: p.currentVersion) else {
-            throw APIError.notFound("El plan «\(code)» no tiene versión \(p.currentVersion).")
+        let rows = try conn.query("""
+            SELECT p.current_version, v.name, v.created_at::text AS stamp
+              FROM plans p JOIN plan_versions v ON v.plan_code = p.code AND v.version = p.current_version
+             WHERE p.code = \(code)
+            """).rows
+        guard let row = rows.first else {
+            throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+                           errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
         }
-        return c
+        return try cached(conn, code: code, version: try row.decode("current_version"), head: row)
     }
 
     static func versions(_ conn: Connection, code: String) throws -> [(version: Int, name: String, reason: String?, createdAt: Date)] {

@@ -169,7 +169,6 @@ enum ProgressStore {
     static func groups(_ conn: Connection, kind: GroupKind, plan: String, version: Int, month: Period,
                        principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
         let m = month.firstDayString
-        try ensureSnapshot(conn, plan: plan, version: version, month: month)
         let cacheable = filter.region == nil && filter.department == nil && filter.type == nil && filter.advisor == nil
         let key = "\(kind.rawValue)|\(plan)|\(version)|\(m)|\(scopeKey(principal))"
         if cacheable {
@@ -190,6 +189,8 @@ enum ProgressStore {
                 return try decodeGroups(rows.filter { try !$0.isNull("gkey") })
             }
         }
+        // A miss: bring the entity snapshot up to date, then roll it up (and keep the result when cacheable).
+        try ensureSnapshot(conn, plan: plan, version: version, month: month)
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append("""
             , stamps AS (
