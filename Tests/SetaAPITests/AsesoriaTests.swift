@@ -40,6 +40,32 @@ struct AsesoriaTests {
         #expect((onBehalf.json["advisor"] as? [String: Any])?["id"] as? Int == Int(advisor.id))
     }
 
+    @Test("a retry with the same Idempotency-Key logs the session once; the same key with another body is 422")
+    func idempotentRetries() throws {
+        let h = try APIHarness()
+        try h.enroll(Self.plan, [Self.medellin])
+        let advisor = try h.person(role: "advisor")
+        try h.assign(advisor.id, Self.plan, [Self.medellin])
+        let body = Self.body(Self.medellin, "2021-06-02")
+        let key = [("Idempotency-Key", "llamada-0602-a")]
+        let first = try h.call("POST", "/v1/asesorias", json: body, token: advisor.token, headers: key)
+        #expect(first.status == 201)
+        let again = try h.call("POST", "/v1/asesorias", json: body, token: advisor.token, headers: key)
+        #expect(again.status == 200)
+        #expect(again.header("Idempotent-Replayed") == "true")
+        #expect(again.json["id"] as? Int == first.json["id"] as? Int)
+        let other = try h.call("POST", "/v1/asesorias", json: Self.body(Self.medellin, "2021-06-03"), token: advisor.token, headers: key)
+        #expect(other.status == 422)
+        #expect(other.text.contains("Idempotency-Key"))
+        let count: Int = try h.database.pool.withConnection {
+            try $0.query("SELECT count(*)::int AS n FROM asesorias").rows[0].decode("n")
+        }
+        #expect(count == 1)
+        // Without a key every POST is a new session.
+        #expect(try h.call("POST", "/v1/asesorias", json: body, token: advisor.token).status == 201)
+        #expect(try h.call("POST", "/v1/asesorias", json: body, token: advisor.token, headers: [("Idempotency-Key", "con espacio")]).status == 400)
+    }
+
     @Test("invalid sessions name their field")
     func validation() throws {
         let h = try APIHarness()

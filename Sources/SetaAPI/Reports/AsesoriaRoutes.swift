@@ -56,6 +56,28 @@ enum AsesoriaRoutes {
             let caller = try ctx.caller
             guard caller.role != .viewer else { throw APIError.forbidden("Un lector no puede registrar asesorías.") }
             let body = try ctx.decode(AsesoriaBody.self)
+            // A retry with the same Idempotency-Key and body gets the first session back, whatever changed since.
+            let key = ctx.request.headers["Idempotency-Key"]
+            let bodyText = String(decoding: ctx.request.body, as: UTF8.self)
+            if let key {
+                guard (1...200).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                    throw APIError.badRequest("`Idempotency-Key` debe tener de 1 a 200 caracteres ASCII visibles.", field: "Idempotency-Key")
+                }
+                let earlier = try ctx.db.withConnection { conn in
+                    try conn.query("""
+                        SELECT id, request_hash = encode(sha256(convert_to(\(bodyText), 'UTF8')), 'hex') AS same
+                          FROM asesorias WHERE created_by = \(caller.personId) AND idempotency_key = \(key)
+                        """).rows.first
+                }
+                if let earlier {
+                    guard try earlier.decode("same", as: Bool.self) else {
+                        throw APIError.invalid(field: "Idempotency-Key", "Esta clave ya se usó con otro contenido.", found: key)
+                    }
+                    let id: Int64 = try earlier.decode("id")
+                    let dto = try ctx.db.withConnection { try list($0, where: "a.id = \(id)", limit: 1)[0] }
+                    return try .json(dto, status: 200, headers: [("Location", "/v1/asesorias/\(id)"), ("Idempotent-Replayed", "true")])
+                }
+            }
             let today = CalendarDay(date: ctx.now)
             var errors: [FieldError] = []
             if body.heldOn > today {
@@ -114,9 +136,11 @@ enum AsesoriaRoutes {
                 }
                 let id: Int64 = try conn.query("""
                     INSERT INTO asesorias (plan_code, entity_code, person_id, held_on, modality, milestones,
-                                           duration_minutes, notes, created_at)
+                                           duration_minutes, notes, created_at, created_by, idempotency_key, request_hash)
                     VALUES (\(planCode), \(body.entity), \(advisor), \(body.heldOn.description)::date, \(modality),
-                            \(Array(Set(milestones)).sorted())::text[], \(body.durationMinutes), \(notes.flatMap { $0.isEmpty ? nil : $0 }), \(at))
+                            \(Array(Set(milestones)).sorted())::text[], \(body.durationMinutes), \(notes.flatMap { $0.isEmpty ? nil : $0 }), \(at),
+                            \(caller.personId), \(key), CASE WHEN \(key)::text IS NULL THEN NULL
+                                                            ELSE encode(sha256(convert_to(\(bodyText), 'UTF8')), 'hex') END)
                     RETURNING id
                     """).rows[0].decode("id")
                 return try list(conn, where: "a.id = \(id)", limit: 1)[0]
