@@ -140,17 +140,14 @@ enum CutStore {
         let rows = try conn.query("""
             SELECT entity_code, entity_name, entity_type, department_code, department_name, region_code, region_name,
                    advisor_id, advisor_name, partner_code, total::text AS total,
-                   ARRAY(SELECT k FROM jsonb_object_keys(phases) k ORDER BY k) AS phase_codes,
-                   ARRAY(SELECT COALESCE(phases ->> k, '') FROM jsonb_object_keys(phases) k ORDER BY k) AS phase_values,
+                   \(unsafe: ProgressStore.phaseArrays("")),
                    ARRAY(SELECT k FROM jsonb_object_keys(milestones) k ORDER BY k) AS milestone_codes,
                    ARRAY(SELECT milestones ->> k FROM jsonb_object_keys(milestones) k ORDER BY k) AS milestone_values
               FROM cut_entities WHERE cut_id = \(cut) ORDER BY entity_code
             """).rows
         for r in rows {
-            let pc: [String] = try r.decode("phase_codes"), pv: [String] = try r.decode("phase_values")
             let mc: [String] = try r.decode("milestone_codes"), mv: [String] = try r.decode("milestone_values")
-            var phases: [String: Decimal?] = [:]
-            for (i, c) in pc.enumerated() { phases[c] = .some(Decimal(exactText: pv[i])) }
+            let phases = try ProgressStore.decodePhases(r).progress
             try visit(FrozenEntity(
                 code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
                 departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),

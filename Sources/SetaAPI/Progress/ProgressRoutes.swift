@@ -69,21 +69,10 @@ enum ProgressRoutes {
                 throw APIError.forbidden("La entidad \(code) está fuera de su alcance.")
             }
             let progress = try conn.query("""
-                SELECT total::text AS total,
-                       ARRAY(SELECT k FROM jsonb_object_keys(phases) k) AS codes,
-                       ARRAY(SELECT COALESCE(phases ->> k, '') FROM jsonb_object_keys(phases) k) AS values,
-                       ARRAY(SELECT completed ->> k FROM jsonb_object_keys(phases) k) AS done
+                SELECT total::text AS total, \(unsafe: ProgressStore.phaseArrays(""))
                   FROM entity_progress_at(\(catalog.code), \(catalog.version), \(month.firstDayString)::date, ARRAY[\(code)]::text[])
                 """).rows[0]
-            let codes: [String] = try progress.decode("codes")
-            let values: [String] = try progress.decode("values")
-            let done: [String] = try progress.decode("done")
-            var byPhase: [String: Decimal?] = [:]
-            var completed: [String: Bool] = [:]
-            for (i, c) in codes.enumerated() {
-                byPhase[c] = .some(Decimal(exactText: values[i]))
-                completed[c] = done[i] == "true"
-            }
+            let (byPhase, completed) = try ProgressStore.decodePhases(progress)
             let statuses = try ProgressStore.milestoneStatuses(conn, plan: catalog.code, version: catalog.version, month: month, entity: code)
             return EntityProgressDTO(
                 entity: EntityRefDTO(code: try e.decode("code"), name: try e.decode("name")),

@@ -226,6 +226,31 @@ enum ProgressStore {
         return try decodeGroups(try conn.query(sql).rows)
     }
 
+    /// The phases of a row with `phases` and `completed` jsonb (prefix `alias.`), as three parallel text
+    /// arrays: JSON numbers stay exact text (no Double on the way), read back by `decodePhases`.
+    static func phaseArrays(_ alias: String) -> String {
+        let a = alias.isEmpty ? "" : alias + "."
+        return """
+            ARRAY(SELECT k FROM jsonb_object_keys(\(a)phases) k ORDER BY k) AS phase_codes,
+            ARRAY(SELECT COALESCE(\(a)phases ->> k, '') FROM jsonb_object_keys(\(a)phases) k ORDER BY k) AS phase_values,
+            ARRAY(SELECT COALESCE(\(a)completed ->> k, 'false') FROM jsonb_object_keys(\(a)phases) k ORDER BY k) AS phase_completed
+            """
+    }
+
+    /// Progress (nil for a phase that drops out) and completion of each phase, by code.
+    static func decodePhases(_ r: Row) throws -> (progress: [String: Decimal?], completed: [String: Bool]) {
+        let codes: [String] = try r.decode("phase_codes")
+        let values: [String] = try r.decode("phase_values")
+        let done: [String] = try r.decode("phase_completed")
+        var progress: [String: Decimal?] = [:]
+        var completed: [String: Bool] = [:]
+        for (i, c) in codes.enumerated() {
+            progress[c] = .some(Decimal(exactText: values[i]))
+            completed[c] = done[i] == "true"
+        }
+        return (progress, completed)
+    }
+
     struct EntityRow: Sendable {
         var code: String
         var name: String
@@ -263,9 +288,7 @@ enum ProgressStore {
             )
             SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
                    pe.partner_code, p.total::text AS total,
-                   ARRAY(SELECT k FROM jsonb_object_keys(p.phases) k ORDER BY k) AS phase_codes,
-                   ARRAY(SELECT COALESCE(p.phases ->> k, '') FROM jsonb_object_keys(p.phases) k ORDER BY k) AS phase_values,
-                   ARRAY(SELECT COALESCE(p.completed ->> k, 'false') FROM jsonb_object_keys(p.phases) k ORDER BY k) AS phase_completed,
+                   \(unsafe: phaseArrays("p")),
                    count(*) OVER () AS full_count
               FROM prog p
               JOIN entities e ON e.code = p.entity_code
@@ -285,15 +308,7 @@ enum ProgressStore {
         var total = 0
         let out = try rows.map { r -> EntityRow in
             total = Int(try r.decode("full_count", as: Int64.self))
-            let codes: [String] = try r.decode("phase_codes")
-            let values: [String] = try r.decode("phase_values")
-            let done: [String] = try r.decode("phase_completed")
-            var phases: [String: Decimal?] = [:]
-            var completed: [String: Bool] = [:]
-            for (i, c) in codes.enumerated() {
-                phases[c] = .some(Decimal(exactText: values[i]))
-                completed[c] = done[i] == "true"
-            }
+            let (phases, completed) = try decodePhases(r)
             return EntityRow(code: try r.decode("code"), name: try r.decode("name"), type: try r.decode("type"),
                              departmentCode: try r.decode("department_code"), regionCode: try r.decode("region_code"),
                              advisorId: try r.decode("person_id"), advisorName: try r.decode("advisor_name"),

@@ -23,7 +23,7 @@ public enum Seeder {
         }
         let cwd = URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("Data")
         if fm.fileExists(atPath: cwd.appendingPathComponent(divipolaFile).path) { return cwd }
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        guard var dir = Migrator.executableURL()?.deletingLastPathComponent() else { return nil }
         for _ in 0..<6 {
             let candidate = dir.appendingPathComponent("Data")
             if fm.fileExists(atPath: candidate.appendingPathComponent(divipolaFile).path) { return candidate }
@@ -44,7 +44,7 @@ public enum Seeder {
             try conn.execute("SELECT pg_advisory_xact_lock(7265001)")
             var summary = Summary()
             for plan in plans where try CatalogStore.plan(conn, code: plan.code) == nil {
-                for v in CatalogValidator.validate(plan) {
+                if let v = CatalogValidator.validate(plan).first {
                     throw APIError.invalid(field: v.field, "Catálogo de datos inválido: \(v.message)")
                 }
                 try CatalogStore.create(conn, plan, onTimeDay: 10, by: nil)
