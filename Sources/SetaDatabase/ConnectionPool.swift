@@ -20,6 +20,10 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Checked out plus being opened: the number that counts against `maxConnections` besides `idle`.
     private var checkedOut = 0
     private var closed = false
+    /// Checkouts that found no free connection and waited, their total wait, and those that gave up.
+    private var waits = 0
+    private var waitSeconds = 0.0
+    private var timeouts = 0
 
     private struct IdleConnection {
         let connection: Connection
@@ -48,6 +52,13 @@ public final class ConnectionPool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return (checkedOut, idle.count, maxConnections)
+    }
+
+    /// How often callers waited for a connection, for how long in all, and how often in vain (`/metrics`).
+    public var waitStats: (waits: Int, seconds: Double, timeouts: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (waits, waitSeconds, timeouts)
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.
@@ -133,6 +144,7 @@ public final class ConnectionPool: @unchecked Sendable {
 
     private func checkOut(file: String, line: Int) throws -> Connection {
         let deadline = Date(timeIntervalSinceNow: acquireTimeout)
+        var waitedSince: Date?
         condition.lock()
         while true {
             if closed {
@@ -141,6 +153,7 @@ public final class ConnectionPool: @unchecked Sendable {
             }
             if let candidate = idle.popLast() {
                 checkedOut += 1
+                noteWait(since: waitedSince)
                 condition.unlock()
                 if isUsable(candidate) { return candidate.connection }
                 candidate.connection.close()
@@ -150,9 +163,10 @@ public final class ConnectionPool: @unchecked Sendable {
             }
             if checkedOut < maxConnections {
                 checkedOut += 1
+                noteWait(since: waitedSince)
                 condition.unlock()
                 do {
-                    return try Connection(conninfo: conninfo, limits: limits, file: file, line: line)
+                    return try openConnection(file: file, line: line)
                 } catch {
                     condition.lock()
                     checkedOut -= 1
@@ -161,7 +175,10 @@ public final class ConnectionPool: @unchecked Sendable {
                     throw error
                 }
             }
+            if waitedSince == nil { waitedSince = Date() }
             if Date() >= deadline || !condition.wait(until: deadline), idle.isEmpty, checkedOut >= maxConnections {
+                noteWait(since: waitedSince)
+                timeouts += 1
                 condition.unlock()
                 throw DatabaseError(
                     .poolTimeout,
@@ -169,6 +186,27 @@ public final class ConnectionPool: @unchecked Sendable {
                     file: file, line: line)
             }
         }
+    }
+
+    /// Called with `condition` held.
+    private func noteWait(since: Date?) {
+        guard let since else { return }
+        waits += 1
+        waitSeconds += Date().timeIntervalSince(since)
+    }
+
+    /// A new session, with the statement timeout of `limits` so no statement holds a connection for long.
+    private func openConnection(file: String, line: Int) throws -> Connection {
+        let connection = try Connection(conninfo: conninfo, limits: limits, file: file, line: line)
+        if limits.statementTimeoutMilliseconds > 0 {
+            do {
+                try connection.execute(SQL(unsafe: "SET statement_timeout = \(limits.statementTimeoutMilliseconds)"))
+            } catch {
+                connection.close()
+                throw error
+            }
+        }
+        return connection
     }
 
     /// A connection idle for long gets a real round trip; a recent one only the socket check.

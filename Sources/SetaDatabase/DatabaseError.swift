@@ -133,12 +133,15 @@ public struct DatabaseError: Error, CustomStringConvertible, CustomDebugStringCo
     /// The server cannot be reached or is shutting down: answer 503, try again later.
     public var isUnavailable: Bool {
         switch kind {
-        case .connectionFailed, .connectionLost: return true
+        // A pool with no free connection is saturation, not a fault: 503 with Retry-After, never 500.
+        case .connectionFailed, .connectionLost, .poolTimeout: return true
         default: break
         }
         guard let sqlState else { return false }
         return sqlState == SQLState.adminShutdown || sqlState == SQLState.crashShutdown
             || sqlState == SQLState.cannotConnectNow || sqlState.hasPrefix("08")
+            // statement_timeout: the statement was cancelled because the server is too busy to finish it in time.
+            || sqlState == "57014"
     }
 }
 

@@ -20,6 +20,9 @@ public struct DatabaseLimits: Sendable, Equatable {
     public var serializationRetryAttempts: Int
     /// Rows of `COPY … FROM STDIN` data collected before one `PQputCopyData` call, in bytes.
     public var copyBufferBytes: Int
+    /// `statement_timeout` set on every pooled session, in milliseconds (0: none). Work that is meant to run
+    /// long (imports, catalog rebuilds) lifts it for its own transaction with `SET LOCAL`.
+    public var statementTimeoutMilliseconds: Int
     /// Seconds `pg_ctl` waits for the embedded server to start or stop.
     public var embeddedServerStartTimeoutSeconds: Int
 
@@ -30,8 +33,10 @@ public struct DatabaseLimits: Sendable, Equatable {
         poolIdleCheckAfter: TimeInterval = 30,
         serializationRetryAttempts: Int = 5,
         copyBufferBytes: Int = 64 * 1024,
-        embeddedServerStartTimeoutSeconds: Int = 60
+        embeddedServerStartTimeoutSeconds: Int = 60,
+        statementTimeoutMilliseconds: Int = 0
     ) {
+        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.poolMaxConnections = poolMaxConnections
         self.poolAcquireTimeout = poolAcquireTimeout

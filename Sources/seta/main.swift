@@ -93,9 +93,15 @@ func serve(_ a: Arguments) throws {
     }
     // /readyz compares the migrations applied with those shipped, in one pooled round trip.
     let shipped = try Migrator(directory: schemaDirectory()).migrations()
-    let app = SetaApp(pool: pool)
+    // Requests get their own pool: a bounded wait for a connection (then 503 with Retry-After, never 500) and a
+    // statement_timeout, so no request holds a connection for long; imports and catalog rebuilds lift it
+    // for their own transaction.
+    pool.close()
+    let servePool = ConnectionPool(conninfo: handle.conninfo, acquireTimeout: 2,
+                                   limits: DatabaseLimits(statementTimeoutMilliseconds: 15_000))
+    let app = SetaApp(pool: servePool)
     app.pendingMigrations = {
-        let applied = Set(try pool.withConnection { conn in
+        let applied = Set(try servePool.withConnection { conn in
             try conn.query("SELECT version FROM schema_migrations").rows.map { try $0.decode("version", as: Int.self) }
         })
         return shipped.filter { !applied.contains($0.version) }.map(\.name)
@@ -108,7 +114,7 @@ func serve(_ a: Arguments) throws {
                                     "database": Log.redact(conninfo: handle.conninfo), "workers": http.workerCount])
     server.waitUntilStopped()
     log.event("info", "stopped accepting; in-flight requests finished")
-    pool.close()
+    servePool.close()
     log.event("info", "shutdown complete")
 }
 

@@ -159,6 +159,8 @@ enum CatalogRoutes {
             }
             let caller = try ctx.caller
             let dto = try ctx.db.withTransaction { conn -> PlanDTO in
+                // The new version's progress is rebuilt at COMMIT (013): longer than a read may take.
+                try conn.execute("SET LOCAL statement_timeout = 0")
                 // Serialize corrections of one plan.
                 let rows = try conn.query("SELECT current_version, on_time_day FROM plans WHERE code = \(code) FOR UPDATE").rows
                 guard let row = rows.first else {

@@ -63,25 +63,29 @@ enum Auth {
 /// dashboard query goes through this.
 enum Scope {
     static func condition(for p: Principal, entityColumn: String, plan: String?, month: Period) -> SQL {
-        let m = month.firstDayString
+        condition(for: p, entityColumn: entityColumn, plan: plan, month: "\(month.firstDayString)::date")
+    }
+
+    /// The same condition with the month as a SQL date expression (a bound value or a column).
+    static func condition(for p: Principal, entityColumn: String, plan: String?, month m: SQL) -> SQL {
         switch p.role {
         case .central:
             return SQL(unsafe: "TRUE")
         case .coordinator:
             return SQL(unsafe: "\(entityColumn) IN (SELECT sr.entity_code FROM entity_regions_at(")
-                + "\(m)::date) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
+                + "\(m)) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
         case .advisor:
             return SQL(unsafe: "\(entityColumn) IN (SELECT sa.entity_code FROM assignments sa WHERE sa.person_id = ")
-                + "\(p.personId) AND (\(plan)::text IS NULL OR sa.plan_code = \(plan)) AND sa.from_period <= \(m)::date AND (sa.to_period IS NULL OR sa.to_period >= \(m)::date))"
+                + "\(p.personId) AND (\(plan)::text IS NULL OR sa.plan_code = \(plan)) AND sa.from_period <= \(m) AND (sa.to_period IS NULL OR sa.to_period >= \(m)))"
         case .viewer:
             var c = SQL(unsafe: "TRUE")
             if !p.regions.isEmpty {
                 c = c + SQL(unsafe: " AND \(entityColumn) IN (SELECT sr.entity_code FROM entity_regions_at(")
-                    + "\(m)::date) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
+                    + "\(m)) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
             }
             if p.limitedToPartner, let partner = p.partnerCode {
                 c = c + SQL(unsafe: " AND \(entityColumn) IN (SELECT sa.entity_code FROM assignments sa JOIN people sp ON sp.id = sa.person_id WHERE sp.partner_code = ")
-                    + "\(partner) AND sa.from_period <= \(m)::date AND (sa.to_period IS NULL OR sa.to_period >= \(m)::date))"
+                    + "\(partner) AND sa.from_period <= \(m) AND (sa.to_period IS NULL OR sa.to_period >= \(m)))"
             }
             return c
         }

@@ -46,32 +46,26 @@ enum CutStore {
             """).rows.compactMap { Period(try $0.decode("p", as: String.self)) }
         let locked = try ReportStore.lock(conn, plan: catalog.code, periods: months, reason: "Corte «\(label)»",
                                           by: person, cutId: id, at: now).map(\.description)
-        try conn.execute("""
-            WITH ent AS (SELECT entity_code FROM enrolled_at(\(catalog.code), \(m)::date)),
-            prog AS (SELECT * FROM entity_progress_at(\(catalog.code), \(catalog.version), \(m)::date, ARRAY(SELECT entity_code FROM ent))),
-            ms AS (
-              SELECT e.entity_code, jsonb_object_agg(pm.code, COALESCE(s.status, 'not_started')) AS milestones
-                FROM ent e CROSS JOIN plan_milestones pm
-                LEFT JOIN milestone_statuses_at(\(catalog.code), \(m)::date, ARRAY(SELECT entity_code FROM ent)) s
-                  ON s.entity_code = e.entity_code AND s.milestone_code = pm.code
-               WHERE pm.plan_code = \(catalog.code) AND pm.version = \(catalog.version)
-               GROUP BY e.entity_code
+        // Frozen from the maintained rows (013): the same figures the dashboards show, statuses included.
+        var freeze: SQL = "WITH ent AS (SELECT entity_code FROM enrolled_at(\(catalog.code), \(m)::date)), prog AS ("
+        freeze.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(m)::date"))
+        freeze.append("""
             )
             INSERT INTO cut_entities (cut_id, entity_code, entity_name, entity_type, department_code, department_name,
                                       region_code, region_name, advisor_id, advisor_name, partner_code,
                                       total, phases, completed, milestones)
             SELECT \(id), e.code, e.name, e.type, e.department_code, d.name, r.region_code, rg.name,
-                   a.person_id, pe.name, pe.partner_code, p.total, p.phases, p.completed, ms.milestones
+                   a.person_id, pe.name, pe.partner_code, p.total, p.phases, p.completed, p.statuses
               FROM prog p
               JOIN entities e ON e.code = p.entity_code
               JOIN departments d ON d.code = e.department_code
-              JOIN ms ON ms.entity_code = p.entity_code
               LEFT JOIN entity_regions_at(\(m)::date) r ON r.entity_code = e.code
               LEFT JOIN regions rg ON rg.code = r.region_code
               LEFT JOIN assignments a ON a.entity_code = e.code AND a.plan_code = \(catalog.code)
                    AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
               LEFT JOIN people pe ON pe.id = a.person_id
             """)
+        try conn.execute(freeze)
         for kind in GroupKind.allCases {
             let cols = frozenGroupColumns(kind)
             var sql: SQL = "WITH rows_ AS (SELECT ce.entity_code, ce.entity_name, ce.total, ce.phases, ce.completed, "

@@ -25,7 +25,20 @@ enum OperationsRoutes {
                 ("seta_db_pool_connections_max", "Maximum pooled database connections.", stats.max),
                 ("seta_http_open_connections", "Open client connections.", ctx.app.openConnections()),
             ])
-            return .text(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(text.utf8))
+            let waits = ctx.db.waitStats
+            let poolText = """
+                # HELP seta_db_pool_waits_total Checkouts that found no free pooled connection and waited.
+                # TYPE seta_db_pool_waits_total counter
+                seta_db_pool_waits_total \(waits.waits)
+                # HELP seta_db_pool_wait_seconds_total Time spent waiting for a pooled connection.
+                # TYPE seta_db_pool_wait_seconds_total counter
+                seta_db_pool_wait_seconds_total \(waits.seconds)
+                # HELP seta_db_pool_timeouts_total Waits that ended without a connection (answered 503).
+                # TYPE seta_db_pool_timeouts_total counter
+                seta_db_pool_timeouts_total \(waits.timeouts)
+
+                """
+            return .text(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array((text + poolText).utf8))
         }
         r.add("GET", "/v1/version", auth: false) { ctx in
             try .json(["version": ctx.app.configuration.version])

@@ -56,31 +56,21 @@ enum ProgressRoutes {
         let month = try asOf(ctx)
         let dto = try ctx.db.withConnection { conn -> EntityProgressDTO in
             let catalog = try planAndCatalog(ctx, conn)
-            let entity = try conn.query("SELECT code, name FROM entities WHERE code = \(code)").rows
-            guard let e = entity.first else {
+            guard let row = try ProgressStore.entityProgress(conn, plan: catalog.code, version: catalog.version, month: month,
+                                                             entity: code, principal: caller) else {
                 throw APIError(status: 404, title: "Not Found", detail: "No existe la entidad «\(code)».",
                                errors: [FieldError(field: "code", message: "Entidad desconocida.", found: code)])
             }
-            var scope: SQL = "SELECT (EXISTS (SELECT 1 FROM enrolled_at(\(catalog.code), \(month.firstDayString)::date) x WHERE x.entity_code = \(code)))::bool AS enrolled, ("
-            scope.append(Scope.condition(for: caller, entityColumn: "e.code", plan: catalog.code, month: month))
-            scope.append(")::bool AS visible FROM entities e WHERE e.code = \(code)")
-            let flags = try conn.query(scope).rows[0]
-            guard try flags.decode("visible", as: Bool.self) else {
+            guard row.visible else {
                 throw APIError.forbidden("La entidad \(code) está fuera de su alcance.")
             }
-            let progress = try conn.query("""
-                SELECT total::text AS total, \(unsafe: ProgressStore.phaseArrays(""))
-                  FROM entity_progress_at(\(catalog.code), \(catalog.version), \(month.firstDayString)::date, ARRAY[\(code)]::text[])
-                """).rows[0]
-            let (byPhase, completed) = try ProgressStore.decodePhases(progress)
-            let statuses = try ProgressStore.milestoneStatuses(conn, plan: catalog.code, version: catalog.version, month: month, entity: code)
             return EntityProgressDTO(
-                entity: EntityRefDTO(code: try e.decode("code"), name: try e.decode("name")),
+                entity: EntityRefDTO(code: row.code, name: row.name),
                 plan: catalog.code, catalogVersion: catalog.version, asOf: month.description,
-                enrolled: try flags.decode("enrolled"),
-                total: try progress.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) }?.out,
-                phases: phaseDTOs(catalog, progress: byPhase, completed: completed),
-                milestones: statuses.map { s in
+                enrolled: row.enrolled,
+                total: row.total?.out,
+                phases: phaseDTOs(catalog, progress: row.phases, completed: row.completed),
+                milestones: row.milestones.map { s in
                     let m = catalog.milestone(code: s.code)
                     return MilestoneStatusDTO(code: s.code, name: m?.name ?? "", phaseCode: m?.phaseCode ?? "",
                                               status: s.status, reportedIn: s.reportedIn)
@@ -102,10 +92,15 @@ enum ProgressRoutes {
     }
 
     static func groupDTOs(_ conn: Connection, _ groups: [GroupResult], catalog: PlanCatalog) throws -> [GroupDTO] {
-        let codes = Array(Set(groups.flatMap { $0.summary.lowest.prefix(10) + $0.summary.highest.prefix(10) }))
         var names: [String: String] = [:]
-        for r in try conn.query("SELECT code, name FROM entities WHERE code = ANY(\(codes)::text[])").rows {
-            names[try r.decode("code")] = try r.decode("name")
+        for g in groups { names.merge(g.names) { a, _ in a } }
+        // Groups read back from a cut's stored JSON carry no names: one query for those.
+        let codes = Array(Set(groups.flatMap { $0.summary.lowest.prefix(10) + $0.summary.highest.prefix(10) })
+            .filter { names[$0] == nil })
+        if !codes.isEmpty {
+            for r in try conn.query("SELECT code, name FROM entities WHERE code = ANY(\(codes)::text[])").rows {
+                names[try r.decode("code")] = try r.decode("name")
+            }
         }
         return groups.map { GroupDTO($0, phaseOrder: catalog.phases.map(\.code), names: names) }
     }
@@ -149,10 +144,10 @@ enum ProgressRoutes {
         let f = try filter(ctx)
         let (catalog, points) = try ctx.db.withConnection { conn -> (PlanCatalog, [SeriesPointDTO]) in
             let catalog = try planAndCatalog(ctx, conn)
-            let points = try Period.months(from: from, to: to).map { m in
-                let g = try ProgressStore.groups(conn, kind: kind, plan: catalog.code, version: catalog.version,
-                                                 month: m, principal: caller, filter: f)
-                return SeriesPointDTO(period: m.description, items: try groupDTOs(conn, g, catalog: catalog))
+            let series = try ProgressStore.groupSeries(conn, kind: kind, plan: catalog.code, version: catalog.version,
+                                                       from: from, to: to, principal: caller, filter: f)
+            let points = try series.map { p in
+                SeriesPointDTO(period: p.period, items: try groupDTOs(conn, p.groups, catalog: catalog))
             }
             return (catalog, points)
         }
@@ -240,14 +235,14 @@ enum ProgressRoutes {
             let catalog = try planAndCatalog(ctx, conn)
             let m = month.firstDayString
             let prev = month.previous.firstDayString
-            try ProgressStore.ensureSnapshot(conn, plan: catalog.code, version: catalog.version, month: month)
-            try ProgressStore.ensureSnapshot(conn, plan: catalog.code, version: catalog.version, month: month.previous)
             var sql = ProgressStore.entitiesCTE(plan: catalog.code, month: month, principal: caller, filter: f)
+            sql.append(", cur AS (")
+            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(m)::date"))
+            // The previous month counts the entities that were enrolled then, as its own dashboard did.
+            sql.append("), ent_prev AS (SELECT entity_code FROM ent WHERE entity_code IN (SELECT x.entity_code FROM enrolled_at(\(catalog.code), \(prev)::date) x)), prv AS (")
+            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(prev)::date", entCTE: "ent_prev"))
             sql.append("""
-                , cur AS (SELECT entity_code, total FROM progress_snapshots
-                           WHERE plan_code = \(catalog.code) AND version = \(catalog.version) AND month = \(m)::date),
-                prv AS (SELECT entity_code, total FROM progress_snapshots
-                         WHERE plan_code = \(catalog.code) AND version = \(catalog.version) AND month = \(prev)::date),
+                ),
                 asg AS (
                   SELECT a.person_id, a.entity_code FROM assignments a JOIN ent ON ent.entity_code = a.entity_code
                    WHERE a.plan_code = \(catalog.code) AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)

@@ -9,35 +9,35 @@ enum GroupKind: String, CaseIterable, Sendable {
     case entityTypes = "entity-types"
 
     /// SQL selecting (entity_code, gkey, gname) for the entities of `ent`; values bound, month as $m.
-    func membership(month: String) -> SQL {
+    func membership(month: SQL, source: SQL = "ent") -> SQL {
         switch self {
         case .national:
-            return "SELECT ent.entity_code, 'national'::text AS gkey, 'Nacional'::text AS gname FROM ent"
+            return "SELECT ent.entity_code, 'national'::text AS gkey, 'Nacional'::text AS gname FROM \(source) ent"
         case .regions:
             return """
                 SELECT ent.entity_code, r.region_code AS gkey, rg.name AS gname
-                  FROM ent JOIN entity_regions_at(\(month)::date) r ON r.entity_code = ent.entity_code
+                  FROM \(source) ent JOIN entity_regions_at(\(month)) r ON r.entity_code = ent.entity_code
                   JOIN regions rg ON rg.code = r.region_code
                 """
         case .departments:
             return """
                 SELECT ent.entity_code, e.department_code AS gkey, d.name AS gname
-                  FROM ent JOIN entities e ON e.code = ent.entity_code JOIN departments d ON d.code = e.department_code
+                  FROM \(source) ent JOIN entities e ON e.code = ent.entity_code JOIN departments d ON d.code = e.department_code
                 """
         case .entityTypes:
-            return "SELECT ent.entity_code, e.type AS gkey, e.type AS gname FROM ent JOIN entities e ON e.code = ent.entity_code"
+            return "SELECT ent.entity_code, e.type AS gkey, e.type AS gname FROM \(source) ent JOIN entities e ON e.code = ent.entity_code"
         case .advisors:
             return """
                 SELECT ent.entity_code, a.person_id::text AS gkey, p.name AS gname
-                  FROM ent JOIN assignments a ON a.entity_code = ent.entity_code AND a.plan_code = (SELECT plan FROM params)
-                   AND a.from_period <= \(month)::date AND (a.to_period IS NULL OR a.to_period >= \(month)::date)
+                  FROM \(source) ent JOIN assignments a ON a.entity_code = ent.entity_code AND a.plan_code = (SELECT plan FROM params)
+                   AND a.from_period <= \(month) AND (a.to_period IS NULL OR a.to_period >= \(month))
                   JOIN people p ON p.id = a.person_id
                 """
         case .partners:
             return """
                 SELECT ent.entity_code, p.partner_code AS gkey, pa.name AS gname
-                  FROM ent JOIN assignments a ON a.entity_code = ent.entity_code AND a.plan_code = (SELECT plan FROM params)
-                   AND a.from_period <= \(month)::date AND (a.to_period IS NULL OR a.to_period >= \(month)::date)
+                  FROM \(source) ent JOIN assignments a ON a.entity_code = ent.entity_code AND a.plan_code = (SELECT plan FROM params)
+                   AND a.from_period <= \(month) AND (a.to_period IS NULL OR a.to_period >= \(month))
                   JOIN people p ON p.id = a.person_id JOIN partners pa ON pa.code = p.partner_code
                 """
         }
@@ -56,22 +56,26 @@ struct GroupResult: Sendable {
     var key: String
     var name: String
     var summary: GroupSummary
+    /// Names of the lowest and highest entities the statement returned (the first ten of each).
+    var names: [String: String] = [:]
 }
 
 enum ProgressStore {
     /// `params` and `ent` CTEs: the plan, the month and the enrolled entities the reader may see.
     static func entitiesCTE(plan: String, month: Period, principal: Principal, filter: ProgressFilter) -> SQL {
-        let m = month.firstDayString
-        var sql: SQL = """
-            WITH params AS (SELECT \(plan)::text AS plan),
-            ent AS (
-              SELECT en.entity_code FROM enrolled_at(\(plan), \(m)::date) en
-               WHERE
-            """
-        sql.append(" ")
+        var sql: SQL = "WITH params AS (SELECT \(plan)::text AS plan), ent AS ("
+        sql.append(enrolledVisible(plan: plan, month: "\(month.firstDayString)::date", principal: principal, filter: filter))
+        sql.append(")")
+        return sql
+    }
+
+    /// `SELECT en.entity_code` of the entities enrolled in `plan` at `month` (a SQL date expression: a bound
+    /// value, or a column when a statement runs over several months) that the reader may see, filtered.
+    static func enrolledVisible(plan: String, month: SQL, principal: Principal, filter: ProgressFilter) -> SQL {
+        var sql: SQL = "SELECT en.entity_code FROM enrolled_at(\(plan), \(month)) en WHERE "
         sql.append(Scope.condition(for: principal, entityColumn: "en.entity_code", plan: plan, month: month))
         if let r = filter.region {
-            sql.append(" AND en.entity_code IN (SELECT x.entity_code FROM entity_regions_at(\(m)::date) x WHERE x.region_code = \(r))")
+            sql.append(" AND en.entity_code IN (SELECT x.entity_code FROM entity_regions_at(\(month)) x WHERE x.region_code = \(r))")
         }
         if let d = filter.department {
             sql.append(" AND en.entity_code IN (SELECT x.code FROM entities x WHERE x.department_code = \(d))")
@@ -82,11 +86,32 @@ enum ProgressStore {
         if let a = filter.advisor {
             sql.append("""
                  AND en.entity_code IN (SELECT x.entity_code FROM assignments x WHERE x.plan_code = \(plan) AND x.person_id = \(a)
-                 AND x.from_period <= \(m)::date AND (x.to_period IS NULL OR x.to_period >= \(m)::date))
+                 AND x.from_period <= \(month) AND (x.to_period IS NULL OR x.to_period >= \(month)))
                 """)
         }
-        sql.append(")")
         return sql
+    }
+
+    /// The maintained progress (`Schema/013_entity_progress.sql`) of the entities of CTE `ent` as of `month`:
+    /// (entity_code, total, phases, completed, statuses). An entity takes its row at the earlier of `month` and
+    /// its last reported month (nothing changes after it); one with no report up to `month` has zero progress.
+    /// `ent` may carry a `month` column (series): pass `perMonth` and the rows keep it.
+    static func progressRows(plan: String, version: Int, month: SQL, entCTE: String = "ent", perMonth: Bool = false) -> SQL {
+        let e = SQL(unsafe: entCTE)
+        let monthCol: SQL = perMonth ? SQL(unsafe: "\(entCTE).month, ") : ""
+        return """
+            SELECT \(monthCol)\(e).entity_code,
+                   CASE WHEN ep.entity_code IS NULL THEN z.total ELSE ep.total END AS total,
+                   COALESCE(ep.phases, z.phases) AS phases, COALESCE(ep.completed, z.completed) AS completed,
+                   COALESCE(ep.statuses, z.statuses) AS statuses
+              FROM \(e)
+             CROSS JOIN zero_progress(\(plan), \(version)) z
+              LEFT JOIN entity_progress_heads h
+                ON h.plan_code = \(plan) AND h.version = \(version) AND h.entity_code = \(e).entity_code AND h.first_month <= \(month)
+              LEFT JOIN entity_progress ep
+                ON h.entity_code IS NOT NULL AND ep.plan_code = \(plan) AND ep.version = \(version)
+               AND ep.entity_code = \(e).entity_code AND ep.month = LEAST(\(month), h.last_month)
+            """
     }
 
     /// The group aggregation over a CTE `rows_` (entity_code, entity_name, total, phases, completed, gkey, gname),
@@ -116,17 +141,13 @@ enum ProgressStore {
                min(s.total)::text AS min, max(s.total)::text AS max,
                array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin) AS lowest,
                array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax) AS highest,
+               (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
+               (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
                COALESCE(sh.share_phases, '{}') AS share_phases, COALESCE(sh.share_values, '{}') AS share_values
           FROM stats s LEFT JOIN shares sh ON sh.gkey = s.gkey
          GROUP BY s.gkey, sh.share_phases, sh.share_values
          ORDER BY s.gkey
         """)
-
-    /// Brings the stored snapshot of (plan, version, month) up to date with the plan's data stamp
-    /// (`Schema/010_progress_snapshots.sql`); recomputed only after reports or enrollments changed.
-    static func ensureSnapshot(_ conn: Connection, plan: String, version: Int, month: Period) throws {
-        try conn.query("SELECT ensure_progress_snapshot(\(plan), \(version), \(month.firstDayString)::date) AS stamp")
-    }
 
     static func decodeGroups(_ rows: [Row]) throws -> [GroupResult] {
         try rows.map { r in
@@ -142,7 +163,15 @@ enum ProgressStore {
                 max: try r.decode("max", as: String?.self).flatMap { Decimal(exactText: $0) },
                 lowest: try r.decode("lowest", as: [String]?.self) ?? [],
                 highest: try r.decode("highest", as: [String]?.self) ?? [])
-            return GroupResult(key: try r.decode("gkey"), name: try r.decode("gname", as: String?.self) ?? "", summary: summary)
+            var names: [String: String] = [:]
+            if r.columnNames.contains("lowest_names") {
+                let lowNames = try r.decode("lowest_names", as: [String]?.self) ?? []
+                let highNames = try r.decode("highest_names", as: [String]?.self) ?? []
+                for (c, n) in zip(summary.lowest, lowNames) { names[c] = n }
+                for (c, n) in zip(summary.highest, highNames) { names[c] = n }
+            }
+            return GroupResult(key: try r.decode("gkey"), name: try r.decode("gname", as: String?.self) ?? "", summary: summary,
+                               names: names)
         }
     }
 
@@ -152,55 +181,15 @@ enum ProgressStore {
         lowest text[], highest text[], share_phases text[], share_values text[]
         """
 
-    /// Who sees what, as a cache key: readers with the same scope share results.
-    static func scopeKey(_ p: Principal) -> String {
-        switch p.role {
-        case .central: return "all"
-        case .coordinator: return "regions:" + p.regions.sorted().joined(separator: ",")
-        case .advisor: return "advisor:\(p.personId)"
-        case .viewer:
-            return "viewer:" + p.regions.sorted().joined(separator: ",") + "|" + (p.limitedToPartner ? (p.partnerCode ?? "-") : "")
-        }
-    }
-
-    /// Group roll-up as of a month, in one statement. Unfiltered roll-ups (the dashboards) are kept in
-    /// `progress_group_cache` with the stamps read in the same statement as the data, and served from there
-    /// while neither the plan's data nor any membership changed.
+    /// Group roll-up as of a month, in one statement over the maintained entity rows: no cache to go cold,
+    /// a request right after a write costs what any other does.
     static func groups(_ conn: Connection, kind: GroupKind, plan: String, version: Int, month: Period,
                        principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
-        let m = month.firstDayString
-        let cacheable = filter.region == nil && filter.department == nil && filter.type == nil && filter.advisor == nil
-        let key = "\(kind.rawValue)|\(plan)|\(version)|\(m)|\(scopeKey(principal))"
-        if cacheable {
-            var hit: SQL = """
-                SELECT c.cache_key, s.* FROM progress_group_cache c
-                  LEFT JOIN LATERAL jsonb_to_recordset(c.result) AS s(
-                """
-            hit.append(SQL(unsafe: groupRecordColumns))
-            hit.append("""
-                ) ON true
-                 WHERE c.cache_key = \(key)
-                   AND c.progress_stamp = COALESCE((SELECT stamp FROM progress_stamps WHERE plan_code = \(plan)), 0)
-                   AND c.membership_stamp = (SELECT stamp FROM membership_stamp WHERE id = 1)
-                 ORDER BY s.gkey
-                """)
-            let rows = try conn.query(hit).rows
-            if !rows.isEmpty {
-                return try decodeGroups(rows.filter { try !$0.isNull("gkey") })
-            }
-        }
-        // A miss: bring the entity snapshot up to date, then roll it up (and keep the result when cacheable).
-        try ensureSnapshot(conn, plan: plan, version: version, month: month)
+        let m: SQL = "\(month.firstDayString)::date"
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
-        sql.append("""
-            , stamps AS (
-              SELECT COALESCE((SELECT stamp FROM progress_stamps WHERE plan_code = \(plan)), 0) AS ps,
-                     (SELECT stamp FROM membership_stamp WHERE id = 1) AS ms
-            ), prog AS (
-              SELECT s.entity_code, s.total, s.phases, s.completed FROM progress_snapshots s JOIN ent ON ent.entity_code = s.entity_code
-               WHERE s.plan_code = \(plan) AND s.version = \(version) AND s.month = \(m)::date
-            ), grp AS (
-            """)
+        sql.append(", prog AS (")
+        sql.append(progressRows(plan: plan, version: version, month: m))
+        sql.append("), grp AS (")
         sql.append(kind.membership(month: m))
         sql.append("""
             ), rows_ AS (
@@ -209,21 +198,44 @@ enum ProgressStore {
             )
             """)
         sql.append(aggregateCTEs)
-        sql.append(", agg AS (")
         sql.append(aggregateSelect)
-        sql.append(")")
-        if cacheable {
-            sql.append("""
-                , store AS (
-                  INSERT INTO progress_group_cache (cache_key, progress_stamp, membership_stamp, result)
-                  SELECT \(key), stamps.ps, stamps.ms, COALESCE((SELECT jsonb_agg(to_jsonb(agg)) FROM agg), '[]'::jsonb) FROM stamps
-                  ON CONFLICT (cache_key) DO UPDATE SET progress_stamp = EXCLUDED.progress_stamp,
-                     membership_stamp = EXCLUDED.membership_stamp, result = EXCLUDED.result, computed_at = now()
-                )
-                """)
-        }
-        sql.append(" SELECT * FROM agg ORDER BY gkey")
         return try decodeGroups(try conn.query(sql).rows)
+    }
+
+    /// Group roll-ups for every month of a series, in one statement: the months are a column, the group key
+    /// of each row is `YYYY-MM|key`.
+    static func groupSeries(_ conn: Connection, kind: GroupKind, plan: String, version: Int, from: Period, to: Period,
+                            principal: Principal, filter: ProgressFilter) throws -> [(period: String, groups: [GroupResult])] {
+        let mo: SQL = "mo.month"
+        var sql: SQL = """
+            WITH params AS (SELECT \(plan)::text AS plan),
+            months AS (SELECT gs::date AS month FROM generate_series(\(from.firstDayString)::date, \(to.firstDayString)::date, interval '1 month') gs),
+            ent_all AS (
+              SELECT mo.month, v.entity_code FROM months mo CROSS JOIN LATERAL (
+            """
+        sql.append(enrolledVisible(plan: plan, month: mo, principal: principal, filter: filter))
+        sql.append(") v), prog AS (")
+        sql.append(progressRows(plan: plan, version: version, month: "ent_all.month", entCTE: "ent_all", perMonth: true))
+        sql.append("), grp AS (SELECT mo.month, g.* FROM months mo CROSS JOIN LATERAL (")
+        // The membership SQL reads the entities of `ent`; here, those of the month at hand.
+        sql.append(kind.membership(month: mo, source: "(SELECT entity_code FROM ent_all WHERE ent_all.month = mo.month)"))
+        sql.append("""
+            ) g), rows_ AS (
+              SELECT g.entity_code, e.name AS entity_name, p.total, p.phases, p.completed,
+                     to_char(g.month, 'YYYY-MM') || '|' || g.gkey AS gkey, g.gname
+                FROM grp g JOIN prog p ON p.entity_code = g.entity_code AND p.month = g.month
+                JOIN entities e ON e.code = g.entity_code
+            )
+            """)
+        sql.append(aggregateCTEs)
+        sql.append(aggregateSelect)
+        var byMonth: [String: [GroupResult]] = [:]
+        for var g in try decodeGroups(try conn.query(sql).rows) {
+            let parts = g.key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            g.key = String(parts[1])
+            byMonth[String(parts[0]), default: []].append(g)
+        }
+        return Period.months(from: from, to: to).map { ($0.description, byMonth[$0.description] ?? []) }
     }
 
     /// The phases of a row with `phases` and `completed` jsonb (prefix `alias.`), as three parallel text
@@ -274,17 +286,15 @@ enum ProgressStore {
                          filter: ProgressFilter, sort: EntitySort, descending: Bool, limit: Int, offset: Int,
                          entityCodes: [String]? = nil) throws -> (rows: [EntityRow], total: Int) {
         let m = month.firstDayString
-        try ensureSnapshot(conn, plan: plan, version: version, month: month)
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         if let codes = entityCodes {
             sql.append(", ent2 AS (SELECT entity_code FROM ent WHERE entity_code = ANY(\(codes)::text[]))")
         } else {
             sql.append(", ent2 AS (SELECT entity_code FROM ent)")
         }
+        sql.append(", prog AS (")
+        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", entCTE: "ent2"))
         sql.append("""
-            , prog AS (
-              SELECT s.entity_code, s.total, s.phases, s.completed FROM progress_snapshots s JOIN ent2 ON ent2.entity_code = s.entity_code
-               WHERE s.plan_code = \(plan) AND s.version = \(version) AND s.month = \(m)::date
             )
             SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
                    pe.partner_code, p.total::text AS total,
@@ -325,16 +335,54 @@ enum ProgressStore {
         return (out, total)
     }
 
-    /// Status of every milestone of an entity as of a month, with the month it was last reported.
-    static func milestoneStatuses(_ conn: Connection, plan: String, version: Int, month: Period, entity: String) throws
-        -> [(code: String, status: String, reportedIn: String?)] {
-        try conn.query("""
-            SELECT m.code, COALESCE(s.status, 'not_started') AS status, to_char(s.period, 'YYYY-MM') AS reported_in
-              FROM plan_milestones m
-              LEFT JOIN milestone_statuses_at(\(plan), \(month.firstDayString)::date, ARRAY[\(entity)]::text[]) s
-                ON s.milestone_code = m.code
-             WHERE m.plan_code = \(plan) AND m.version = \(version)
-             ORDER BY m.position
-            """).rows.map { (try $0.decode("code"), try $0.decode("status"), try $0.decode("reported_in")) }
+    /// One entity's progress as of a month, with what the route needs to answer, in one statement.
+    struct OneEntity: Sendable {
+        var code: String
+        var name: String
+        var enrolled: Bool
+        var visible: Bool
+        var total: Decimal?
+        var phases: [String: Decimal?]
+        var completed: [String: Bool]
+        var milestones: [(code: String, status: String, reportedIn: String?)]
+    }
+
+    /// Nil when the entity does not exist. The figures come from the maintained rows; each milestone's
+    /// status carries the month it was last reported.
+    static func entityProgress(_ conn: Connection, plan: String, version: Int, month: Period, entity: String,
+                               principal: Principal) throws -> OneEntity? {
+        let m: SQL = "\(month.firstDayString)::date"
+        var sql: SQL = "WITH ent AS (SELECT \(entity)::text AS entity_code), prog AS ("
+        sql.append(progressRows(plan: plan, version: version, month: m))
+        sql.append("""
+            )
+            SELECT e.code, e.name,
+                   EXISTS (SELECT 1 FROM enrolled_at(\(plan), \(m)) x WHERE x.entity_code = e.code) AS enrolled,
+                   (
+            """)
+        sql.append(Scope.condition(for: principal, entityColumn: "e.code", plan: plan, month: m))
+        sql.append("""
+            )::bool AS visible,
+                   p.total::text AS total, \(unsafe: phaseArrays("p")),
+                   ARRAY(SELECT pm.code FROM plan_milestones pm WHERE pm.plan_code = \(plan) AND pm.version = \(version) ORDER BY pm.position) AS ms_codes,
+                   ARRAY(SELECT COALESCE(p.statuses ->> pm.code, 'not_started') FROM plan_milestones pm
+                          WHERE pm.plan_code = \(plan) AND pm.version = \(version) ORDER BY pm.position) AS ms_statuses,
+                   ARRAY(SELECT COALESCE(to_char(s.period, 'YYYY-MM'), '') FROM plan_milestones pm
+                           LEFT JOIN milestone_statuses_at(\(plan), \(m), ARRAY[e.code]) s ON s.milestone_code = pm.code
+                          WHERE pm.plan_code = \(plan) AND pm.version = \(version) ORDER BY pm.position) AS ms_reported
+              FROM entities e JOIN prog p ON p.entity_code = e.code
+             WHERE e.code = \(entity)
+            """)
+        guard let r = try conn.query(sql).rows.first else { return nil }
+        let (phases, completed) = try decodePhases(r)
+        let codes: [String] = try r.decode("ms_codes")
+        let statuses: [String] = try r.decode("ms_statuses")
+        let reported: [String] = try r.decode("ms_reported")
+        return OneEntity(
+            code: try r.decode("code"), name: try r.decode("name"), enrolled: try r.decode("enrolled"),
+            visible: try r.decode("visible"),
+            total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+            phases: phases, completed: completed,
+            milestones: codes.indices.map { (codes[$0], statuses[$0], reported[$0].isEmpty ? nil : reported[$0]) })
     }
 }

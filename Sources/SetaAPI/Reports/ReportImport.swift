@@ -64,6 +64,8 @@ public enum ReportImport {
                 try conn.execute("SELECT pg_advisory_xact_lock(\(ReportLimits.importLockKey))")
                 // Sorts and hashes over a million rows stay in memory.
                 try conn.execute("SET LOCAL work_mem = '256MB'")
+                // A million rows and their progress maintenance run longer than any read may.
+                try conn.execute("SET LOCAL statement_timeout = 0")
                 try conn.execute("""
                     CREATE TEMP TABLE import_rows (
                         line integer, plan text, entity text, period date, milestone text, status text,
