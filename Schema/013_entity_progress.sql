@@ -1,13 +1,15 @@
 -- Per-entity progress maintained by the writes that change it (issue 10): one row per (plan, catalog version,
--- entity, month) from the entity's first reported month to its last, updated in the writing transaction.
+-- month, entity) from the entity's first reported month to the plan's horizon, updated in the writing transaction.
 --
 -- An entity's progress is a pure function of its own reports (SPEC rules 1–4), so a report write changes
 -- that entity's rows from the reported month on, and nothing else. Enrollment, regions and assignments
 -- decide who is counted and in which group; they are read at query time and recompute nothing.
 --
--- Reading as of month M (see ProgressStore.progressRows): an entity with a head row whose first_month <= M
--- takes its row at LEAST(M, last_month), since nothing changes after its last report (carry-forward). An
--- entity with no report up to M has the zero progress of the catalog version (no milestone done, none N/A).
+-- The horizon of a plan is its latest reported month: every entity with a report has a row at every month
+-- from its first report to the horizon (carry-forward written out), so reading as of month M is one index
+-- range scan at LEAST(M, horizon) (see ProgressStore.progressRows). Nothing is reported after the horizon, so
+-- later months equal it. An entity with no row at that month has no report up to it: zero progress.
+-- The first report of a later month extends the horizon: every entity's row is carried one month further.
 --
 -- This replaces the whole-plan stamps, snapshots and group cache of 010 and 011: a write no longer makes
 -- the next dashboard request recompute the country.
@@ -35,57 +37,56 @@ DROP TABLE progress_snapshots;
 DROP TABLE progress_snapshot_heads;
 DROP TABLE progress_stamps;
 
--- Every figure of one entity at one month (avance por entidad y mes).
+-- Every figure of one entity at one month (avance por entidad y mes). Phases are arrays in the catalog
+-- version's phase order (plan_phases.position): group roll-ups aggregate them without parsing JSON.
 CREATE TABLE entity_progress (
-    plan_code   text NOT NULL,
-    version     integer NOT NULL,
-    month       date NOT NULL,
-    entity_code text NOT NULL,
-    total       numeric,
-    phases      jsonb NOT NULL,   -- phase code → progress (null when the phase drops out)
-    completed   jsonb NOT NULL,   -- phase code → every applicable milestone done
-    statuses    jsonb NOT NULL,   -- milestone code → carried status, every milestone of the version
-    PRIMARY KEY (plan_code, version, entity_code, month)
+    plan_code       text NOT NULL,
+    version         integer NOT NULL,
+    month           date NOT NULL,
+    entity_code     text NOT NULL,
+    total           numeric,
+    phase_progress  numeric[] NOT NULL,  -- null element: the phase drops out (all its milestones N/A)
+    phase_completed boolean[] NOT NULL,  -- every applicable milestone of the phase done
+    statuses        jsonb NOT NULL,      -- milestone code → carried status, every milestone of the version
+    PRIMARY KEY (plan_code, version, month, entity_code)
 );
+-- One entity's rows, for its maintenance.
+CREATE INDEX entity_progress_entity ON entity_progress (plan_code, entity_code, month);
 
--- The months an entity has rows for: its first and last reported months in the plan.
-CREATE TABLE entity_progress_heads (
-    plan_code   text NOT NULL,
-    version     integer NOT NULL,
-    entity_code text NOT NULL,
-    first_month date NOT NULL,
-    last_month  date NOT NULL,
-    PRIMARY KEY (plan_code, version, entity_code)
+-- The latest month any entity of the plan has a row for.
+CREATE TABLE progress_horizons (
+    plan_code text PRIMARY KEY,
+    version   integer NOT NULL,
+    horizon   date NOT NULL
 );
 
 -- Advisory lock classes (two-key form; the one-key locks 7265001–7265006 are the migrator's and the reports').
--- 7265010: a plan's progress rows. Writers take it shared; a catalog rebuild and large imports take it
---          exclusive, so a rebuild never interleaves with a write and an import never waits on 1,000 locks.
+-- 7265010: a plan's progress rows. Writers take it shared; extending the horizon, a catalog rebuild and large
+--          imports take it exclusive, so they never interleave with another writer of the plan.
 -- 7265011: one entity's progress rows in one plan, so two writers of one entity compute one after the other
 --          and each sees the other's committed reports (READ COMMITTED: every statement takes a new snapshot).
 
--- Progress of the given entities at every month from p_from (or their first report) to their last report.
+-- Progress of the given entities at every month from p_from (or their first report) to p_to.
 -- Same formula, same numeric operations as entity_progress_at (007), so results agree to the last digit.
-CREATE FUNCTION compute_entity_progress(p_plan text, p_version integer, p_entities text[], p_from date)
-RETURNS TABLE (entity_code text, month date, total numeric, phases jsonb, completed jsonb, statuses jsonb)
+CREATE FUNCTION compute_entity_progress(p_plan text, p_version integer, p_entities text[], p_from date, p_to date)
+RETURNS TABLE (entity_code text, month date, total numeric, phase_progress numeric[], phase_completed boolean[],
+               statuses jsonb)
 LANGUAGE sql STABLE AS $$
     WITH rm AS (
         SELECT r.entity_code, r.milestone_code, r.status, r.period
           FROM report_milestones r
          WHERE r.plan_code = p_plan AND r.entity_code = ANY (p_entities)
-    ), bounds AS (
-        SELECT rm.entity_code, min(rm.period) AS first_month, max(rm.period) AS last_month FROM rm GROUP BY rm.entity_code
     ), months AS (
         SELECT b.entity_code, gs::date AS month
-          FROM bounds b
-         CROSS JOIN LATERAL generate_series(GREATEST(b.first_month, p_from), b.last_month, interval '1 month') gs
+          FROM (SELECT rm.entity_code, min(rm.period) AS first_month FROM rm GROUP BY rm.entity_code) b
+         CROSS JOIN LATERAL generate_series(GREATEST(b.first_month, p_from), p_to, interval '1 month') gs
     ), spans AS (
         -- Rule 1: a report's status holds from its month until the next report of that milestone.
         SELECT rm.entity_code, rm.milestone_code, rm.status, rm.period AS valid_from,
                lead(rm.period) OVER (PARTITION BY rm.entity_code, rm.milestone_code ORDER BY rm.period) AS valid_to
           FROM rm
     ), st AS (
-        SELECT mo.entity_code, mo.month, m.code AS milestone_code, m.phase_code, m.weight_in_phase, m.position,
+        SELECT mo.entity_code, mo.month, m.code AS milestone_code, m.phase_code, m.weight_in_phase,
                COALESCE(s.status, 'not_started') AS status
           FROM months mo
          CROSS JOIN plan_milestones m
@@ -95,7 +96,7 @@ LANGUAGE sql STABLE AS $$
          WHERE m.plan_code = p_plan AND m.version = p_version
     ), ph AS (
         -- Rules 2 and 3.
-        SELECT st.entity_code, st.month, st.phase_code, p.weight_in_plan AS phase_weight,
+        SELECT st.entity_code, st.month, p.position, p.weight_in_plan AS phase_weight,
                CASE WHEN sum(st.weight_in_phase) FILTER (WHERE st.status <> 'not_applicable') > 0
                     THEN COALESCE(sum(st.weight_in_phase) FILTER (WHERE st.status = 'done'), 0) * 100
                          / sum(st.weight_in_phase) FILTER (WHERE st.status <> 'not_applicable')
@@ -103,35 +104,41 @@ LANGUAGE sql STABLE AS $$
                bool_and(st.status IN ('done', 'not_applicable')) AND bool_or(st.status <> 'not_applicable') AS completed
           FROM st
           JOIN plan_phases p ON p.plan_code = p_plan AND p.version = p_version AND p.code = st.phase_code
-         GROUP BY st.entity_code, st.month, st.phase_code, p.weight_in_plan
+         GROUP BY st.entity_code, st.month, p.position, p.weight_in_plan
     ), tot AS (
         -- Rule 4.
         SELECT ph.entity_code, ph.month,
                sum(ph.phase_weight * ph.progress) FILTER (WHERE ph.progress IS NOT NULL)
                    / NULLIF(sum(ph.phase_weight) FILTER (WHERE ph.progress IS NOT NULL), 0) AS total,
-               jsonb_object_agg(ph.phase_code, ph.progress) AS phases,
-               jsonb_object_agg(ph.phase_code, ph.completed) AS completed
+               array_agg(ph.progress ORDER BY ph.position) AS phase_progress,
+               array_agg(ph.completed ORDER BY ph.position) AS phase_completed
           FROM ph GROUP BY ph.entity_code, ph.month
     ), sts AS (
         SELECT st.entity_code, st.month, jsonb_object_agg(st.milestone_code, st.status) AS statuses
           FROM st GROUP BY st.entity_code, st.month
     )
-    SELECT tot.entity_code, tot.month, tot.total, tot.phases, tot.completed, sts.statuses
+    SELECT tot.entity_code, tot.month, tot.total, tot.phase_progress, tot.phase_completed, sts.statuses
       FROM tot JOIN sts ON sts.entity_code = tot.entity_code AND sts.month = tot.month
 $$;
 
--- Brings the rows of the given entities up to date from month p_from on, in the current catalog version.
+-- Brings the rows of the given entities up to date from month p_from on, in the current catalog version,
+-- extending the plan's horizon first when p_to (the latest month written) is past it.
 -- Called by the report_milestones triggers below, inside the writing transaction.
-CREATE FUNCTION refresh_entity_progress(p_plan text, p_entities text[], p_from date)
+CREATE FUNCTION refresh_entity_progress(p_plan text, p_entities text[], p_from date, p_to date)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v integer;
+    h date;
     e text;
     ents text[];
+    exclusive boolean;
 BEGIN
     SELECT array_agg(DISTINCT x ORDER BY x) INTO ents FROM unnest(p_entities) x;
     IF ents IS NULL THEN RETURN; END IF;
-    IF cardinality(ents) > 64 THEN
+    -- The horizon only grows, so a writer that sees its month within it needs no more than a shared lock.
+    SELECT ph.horizon INTO h FROM progress_horizons ph WHERE ph.plan_code = p_plan;
+    exclusive := cardinality(ents) > 64 OR h IS NULL OR p_to > h;
+    IF exclusive THEN
         PERFORM pg_advisory_xact_lock(7265010, hashtext(p_plan));
     ELSE
         PERFORM pg_advisory_xact_lock_shared(7265010, hashtext(p_plan));
@@ -141,7 +148,23 @@ BEGIN
     END IF;
     SELECT current_version INTO v FROM plans WHERE code = p_plan;
     IF v IS NULL THEN RETURN; END IF;
-    -- Rows from p_from on are recomputed; rows outside the reported months (a report deleted) go too.
+    SELECT ph.horizon INTO h FROM progress_horizons ph WHERE ph.plan_code = p_plan AND ph.version = v;
+    IF h IS NULL THEN
+        -- No row yet for this version (a new plan): the horizon starts at the first write.
+        h := p_to;
+        INSERT INTO progress_horizons (plan_code, version, horizon) VALUES (p_plan, v, h)
+        ON CONFLICT (plan_code) DO UPDATE SET version = EXCLUDED.version, horizon = EXCLUDED.horizon;
+    ELSIF p_to > h THEN
+        -- Carry every entity's figures to the new horizon: nothing was reported after the old one.
+        INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses)
+        SELECT ep.plan_code, ep.version, gs::date, ep.entity_code, ep.total, ep.phase_progress, ep.phase_completed, ep.statuses
+          FROM entity_progress ep
+         CROSS JOIN generate_series(h + interval '1 month', p_to, interval '1 month') gs
+         WHERE ep.plan_code = p_plan AND ep.version = v AND ep.month = h;
+        h := p_to;
+        UPDATE progress_horizons SET horizon = h WHERE plan_code = p_plan;
+    END IF;
+    -- Rows from p_from on are recomputed; rows before the first report (one was deleted) go too.
     WITH b AS (
         SELECT x AS entity_code,
                (SELECT min(r.period) FROM report_milestones r WHERE r.plan_code = p_plan AND r.entity_code = x) AS first_month
@@ -150,15 +173,9 @@ BEGIN
     DELETE FROM entity_progress ep USING b
      WHERE ep.plan_code = p_plan AND ep.entity_code = b.entity_code
        AND (ep.month >= p_from OR b.first_month IS NULL OR ep.month < b.first_month OR ep.version <> v);
-    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phases, completed, statuses)
-    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phases, c.completed, c.statuses
-      FROM compute_entity_progress(p_plan, v, ents, p_from) c;
-    DELETE FROM entity_progress_heads h WHERE h.plan_code = p_plan AND h.entity_code = ANY (ents);
-    INSERT INTO entity_progress_heads (plan_code, version, entity_code, first_month, last_month)
-    SELECT p_plan, v, r.entity_code, min(r.period), max(r.period)
-      FROM report_milestones r
-     WHERE r.plan_code = p_plan AND r.entity_code = ANY (ents)
-     GROUP BY r.entity_code;
+    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses)
+    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phase_progress, c.phase_completed, c.statuses
+      FROM compute_entity_progress(p_plan, v, ents, p_from, h) c;
 END $$;
 
 -- Rebuilds a whole plan in its current catalog version (a catalog correction, or the first migration).
@@ -167,29 +184,30 @@ CREATE FUNCTION rebuild_plan_progress(p_plan text)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v integer;
+    h date;
 BEGIN
     PERFORM pg_advisory_xact_lock(7265010, hashtext(p_plan));
     SELECT current_version INTO v FROM plans WHERE code = p_plan;
     DELETE FROM entity_progress WHERE plan_code = p_plan;
-    DELETE FROM entity_progress_heads WHERE plan_code = p_plan;
-    IF v IS NULL THEN RETURN; END IF;
-    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phases, completed, statuses)
-    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phases, c.completed, c.statuses
+    DELETE FROM progress_horizons WHERE plan_code = p_plan;
+    SELECT max(period) INTO h FROM report_milestones WHERE plan_code = p_plan;
+    IF v IS NULL OR h IS NULL THEN RETURN; END IF;
+    INSERT INTO progress_horizons (plan_code, version, horizon) VALUES (p_plan, v, h);
+    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses)
+    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phase_progress, c.phase_completed, c.statuses
       FROM compute_entity_progress(p_plan, v,
                ARRAY(SELECT DISTINCT r.entity_code FROM report_milestones r WHERE r.plan_code = p_plan),
-               '-infinity'::date) c;
-    INSERT INTO entity_progress_heads (plan_code, version, entity_code, first_month, last_month)
-    SELECT p_plan, v, r.entity_code, min(r.period), max(r.period)
-      FROM report_milestones r WHERE r.plan_code = p_plan GROUP BY r.entity_code;
+               '-infinity'::date, h) c;
 END $$;
 
 CREATE FUNCTION maintain_entity_progress() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
-    FOR r IN SELECT c.plan_code, array_agg(DISTINCT c.entity_code) AS ents, min(c.period) AS from_month
+    FOR r IN SELECT c.plan_code, array_agg(DISTINCT c.entity_code) AS ents, min(c.period) AS from_month,
+                    max(c.period) AS to_month
                FROM changed c GROUP BY c.plan_code ORDER BY c.plan_code LOOP
-        PERFORM refresh_entity_progress(r.plan_code, r.ents, r.from_month);
+        PERFORM refresh_entity_progress(r.plan_code, r.ents, r.from_month, r.to_month);
     END LOOP;
     RETURN NULL;
 END $$;
@@ -215,12 +233,18 @@ CREATE CONSTRAINT TRIGGER plans_version_progress AFTER UPDATE OF current_version
 
 -- The zero progress of a catalog version: what an entity with no report has.
 CREATE FUNCTION zero_progress(p_plan text, p_version integer)
-RETURNS TABLE (total numeric, phases jsonb, completed jsonb, statuses jsonb)
+RETURNS TABLE (total numeric, phase_progress numeric[], phase_completed boolean[], statuses jsonb)
 LANGUAGE sql STABLE AS $$
     SELECT 0::numeric,
-           (SELECT jsonb_object_agg(p.code, 0) FROM plan_phases p WHERE p.plan_code = p_plan AND p.version = p_version),
-           (SELECT jsonb_object_agg(p.code, false) FROM plan_phases p WHERE p.plan_code = p_plan AND p.version = p_version),
+           ARRAY(SELECT 0::numeric FROM plan_phases p WHERE p.plan_code = p_plan AND p.version = p_version ORDER BY p.position),
+           ARRAY(SELECT false FROM plan_phases p WHERE p.plan_code = p_plan AND p.version = p_version ORDER BY p.position),
            (SELECT jsonb_object_agg(m.code, 'not_started') FROM plan_milestones m WHERE m.plan_code = p_plan AND m.version = p_version)
+$$;
+
+-- The month a read as of p_month takes its rows from: the plan's horizon when p_month is past it.
+CREATE FUNCTION progress_month(p_plan text, p_month date)
+RETURNS date LANGUAGE sql STABLE AS $$
+    SELECT LEAST(p_month, COALESCE((SELECT horizon FROM progress_horizons WHERE plan_code = p_plan), p_month))
 $$;
 
 SELECT rebuild_plan_progress(code) FROM plans;

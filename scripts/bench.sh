@@ -56,17 +56,59 @@ run_wrk "nginx same bytes" 64 "http://127.0.0.1:$NGINX_PORT/healthz"; NGINX_RPS=
 python3 -c "print(f'seta/nginx throughput ratio: {float(\"$SETA_RPS\")/float(\"$NGINX_RPS\"):.2f}')"
 run_wrk "seta /readyz (one database round trip)" 64 "http://127.0.0.1:$PORT/readyz"
 
-echo "== dashboards on the national demo (16 connections, 10 s)"
-run_wrk "regions as of 2021-06 (gap-2020-f1)" 16 "http://127.0.0.1:$PORT/v1/progress/regions?plan=gap-2020-f1&as_of=2021-06" "$AUTH"; REG_RPS=$(cat "$WORK/last_rps")
-run_wrk "national entity table (100 rows)" 16 "http://127.0.0.1:$PORT/v1/progress/entities?plan=gap-2020-f1&as_of=2021-06&limit=100" "$AUTH"
-run_wrk "one entity's progress" 16 "http://127.0.0.1:$PORT/v1/entities/05001/progress?plan=gap-2020-f1&as_of=2021-06" "$AUTH"
+echo "== dashboards on the national demo, quiet (16 connections, 10 s)"
+Q="plan=gap-2020-f1"
+R_REGIONS="http://127.0.0.1:$PORT/v1/progress/regions?$Q&as_of=2021-06"
+R_SERIES="http://127.0.0.1:$PORT/v1/progress/regions/series?$Q&from=2020-01&to=2022-12"
+R_RANKING="http://127.0.0.1:$PORT/v1/rankings/advisors?$Q&period=2021-06"
+R_TABLE="http://127.0.0.1:$PORT/v1/progress/entities?$Q&as_of=2021-06&limit=100"
+R_ENTITY="http://127.0.0.1:$PORT/v1/entities/05001/progress?$Q&as_of=2021-06"
+dashboards() { # label suffix
+  run_wrk "regions as of 2021-06$1" 16 "$R_REGIONS" "$AUTH"; echo "$(cat "$WORK/last_rps")" > "$WORK/regions_rps$2"
+  run_wrk "regional series 2020-01..2022-12$1" 16 "$R_SERIES" "$AUTH"
+  run_wrk "advisor ranking$1" 16 "$R_RANKING" "$AUTH"
+  run_wrk "national entity table (100 rows)$1" 16 "$R_TABLE" "$AUTH"
+  run_wrk "one entity's progress$1" 16 "$R_ENTITY" "$AUTH"
+}
+dashboards "" ""
+REG_RPS=$(cat "$WORK/regions_rps")
 
-echo "== the same regions SQL through pgbench (16 clients, 10 s)"
-cat > "$WORK/regions.sql" <<'SQL'
+echo "== reporting day: 5 report writes/s to random entities of the current month, while 16 connections read"
+MONTH=$(date -u +%Y-%m)
+"$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -At seta \
+  -c "SELECT entity_code FROM enrollments WHERE plan_code = 'gap-2020-f1' ORDER BY 1" > "$WORK/codes.txt"
+MS=$("$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -At seta \
+  -c "SELECT string_agg(m.code, ',' ORDER BY m.position) FROM plan_milestones m JOIN plans p ON p.code = m.plan_code AND p.current_version = m.version WHERE p.code = 'gap-2020-f1'")
+python3 scripts/reporting_day.py "http://127.0.0.1:$PORT" "$TOKEN" gap-2020-f1 "$MONTH" 5 56 "$WORK/codes.txt" "$MS" > "$WORK/writes.json" &
+WRITERS=$!
+sleep 1
+dashboards " [5 writes/s]" "_busy"
+wait "$WRITERS"
+echo "writes during the reads: $(cat "$WORK/writes.json")"
+
+echo "== a 36-month series right after a write (5 times)"
+for i in 1 2 3 4 5; do
+  CODE=$(shuf -n1 "$WORK/codes.txt")
+  curl -s -o /dev/null -X PUT -H "$AUTH" -H 'Content-Type: application/json' \
+    -d '{"milestones":[{"code":"H1","status":"done","comment":"serie"}]}' "localhost:$PORT/v1/reports/gap-2020-f1/$CODE/$MONTH"
+  curl -s -o /dev/null -w '%{time_total}\n' -H "$AUTH" "$R_SERIES"
+done | awk '{printf "series right after a write: %.1f ms\n", $1*1000}'
+
+echo "== the regions statement through pgbench (16 clients, 10 s)"
+V=$("$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -At seta -c "SELECT current_version FROM plans WHERE code = 'gap-2020-f1'")
+cat > "$WORK/regions.sql" <<SQL
 WITH params AS (SELECT 'gap-2020-f1'::text AS plan),
 ent AS (SELECT en.entity_code FROM enrolled_at('gap-2020-f1', '2021-06-01'::date) en WHERE TRUE),
-prog AS (SELECT * FROM entity_progress_at('gap-2020-f1', 1, '2021-06-01'::date, ARRAY(SELECT entity_code FROM ent))),
-grp AS (SELECT ent.entity_code, r.region_code AS gkey, rg.name AS gname FROM ent
+prog AS (
+  SELECT ent.entity_code, CASE WHEN ep.entity_code IS NULL THEN z.total ELSE ep.total END AS total,
+         COALESCE(ep.phases, z.phases) AS phases, COALESCE(ep.completed, z.completed) AS completed,
+         COALESCE(ep.statuses, z.statuses) AS statuses
+    FROM ent CROSS JOIN zero_progress('gap-2020-f1', $V) z
+    LEFT JOIN entity_progress_heads h ON h.plan_code = 'gap-2020-f1' AND h.version = $V AND h.entity_code = ent.entity_code
+         AND h.first_month <= '2021-06-01'::date
+    LEFT JOIN entity_progress ep ON h.entity_code IS NOT NULL AND ep.plan_code = 'gap-2020-f1' AND ep.version = $V
+         AND ep.entity_code = ent.entity_code AND ep.month = LEAST('2021-06-01'::date, h.last_month)),
+grp AS (SELECT ent.entity_code, r.region_code AS gkey, rg.name AS gname FROM ent ent
           JOIN entity_regions_at('2021-06-01'::date) r ON r.entity_code = ent.entity_code JOIN regions rg ON rg.code = r.region_code),
 rows_ AS (SELECT g.entity_code, e.name AS entity_name, p.total, p.phases, p.completed, g.gkey, g.gname
             FROM grp g JOIN prog p ON p.entity_code = g.entity_code JOIN entities e ON e.code = g.entity_code),
@@ -77,29 +119,18 @@ shares AS (SELECT gkey, array_agg(phase ORDER BY phase) AS share_phases, array_a
 SELECT s.gkey, min(s.gname), count(*), count(s.total), avg(s.total)::text, count(*) FILTER (WHERE s.total = 100),
        min(s.total)::text, max(s.total)::text,
        array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin),
-       array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax), sh.share_phases, sh.share_values
+       array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax),
+       (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10],
+       (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10],
+       COALESCE(sh.share_phases, '{}'), COALESCE(sh.share_values, '{}')
   FROM stats s LEFT JOIN shares sh ON sh.gkey = s.gkey GROUP BY s.gkey, sh.share_phases, sh.share_values ORDER BY s.gkey;
 SQL
 PGB=$("$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U seta -c 16 -j 2 -T 10 -f "$WORK/regions.sql" seta 2>&1)
 PGB_TPS=$(awk '/^tps/{print $3; exit}' <<<"$PGB"); PGB_LAT=$(awk '/latency average/{print $4}' <<<"$PGB")
-echo "pgbench regions SQL: $PGB_TPS tps, average latency $PGB_LAT ms"
+echo "pgbench regions statement: $PGB_TPS tps, average latency $PGB_LAT ms"
 python3 -c "print(f'service/pgbench ratio (regions): {float(\"$REG_RPS\")/float(\"$PGB_TPS\"):.2f}')"
-
-# What the service really runs per cached regions request: the cache lookup (the roll-up above runs only
-# after reports, enrollments or memberships change).
-cat > "$WORK/regions-cached.sql" <<'SQL'
-SELECT c.cache_key, s.* FROM progress_group_cache c
-  LEFT JOIN LATERAL jsonb_to_recordset(c.result) AS s(gkey text, gname text, entity_count int, measured_count int, mean text,
-       at_hundred int, min text, max text, lowest text[], highest text[], share_phases text[], share_values text[]) ON true
- WHERE c.cache_key = 'regions|gap-2020-f1|1|2021-06-01|all'
-   AND c.progress_stamp = COALESCE((SELECT stamp FROM progress_stamps WHERE plan_code = 'gap-2020-f1'), 0)
-   AND c.membership_stamp = (SELECT stamp FROM membership_stamp WHERE id = 1)
- ORDER BY s.gkey;
-SQL
-PGB2=$("$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U seta -c 16 -j 2 -T 10 -f "$WORK/regions-cached.sql" seta 2>&1)
-PGB2_TPS=$(awk '/^tps/{print $3; exit}' <<<"$PGB2"); PGB2_LAT=$(awk '/latency average/{print $4}' <<<"$PGB2")
-echo "pgbench cached regions lookup: $PGB2_TPS tps, average latency $PGB2_LAT ms"
-python3 -c "print(f'service/pgbench ratio (regions, cached lookup): {float(\"$REG_RPS\")/float(\"$PGB2_TPS\"):.2f}')"
+"$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta seta -c "EXPLAIN (ANALYZE, BUFFERS) $(cat "$WORK/regions.sql")" > "$WORK/regions.explain" 2>&1 || true
+echo "regions statement, EXPLAIN ANALYZE: $(grep -E 'Execution Time|Planning Time' "$WORK/regions.explain" | tr '\n' ' ')"
 
 echo "== cut and export (national, gap-2020-f1, 2021-Q2)"
 CUT=$(curl -s -o "$WORK/cut.json" -w '%{time_total}' -H "$AUTH" -H 'Content-Type: application/json' \
@@ -109,5 +140,9 @@ echo "take a national cut: ${CUT}s"
 for i in 1 2 3 4 5; do curl -s -o "$WORK/cut.csv" -w '%{time_total}\n' -H "$AUTH" -H 'Accept: text/csv' "localhost:$PORT/v1/cuts/$ID/export"; done \
   | sort -n | awk '{a[NR]=$1} END {print "export the cut as CSV (median of 5): " a[3] "s, " }'
 echo "CSV rows: $(($(wc -l < "$WORK/cut.csv") - 1)), bytes: $(wc -c < "$WORK/cut.csv")"
+for i in 1 2 3 4 5; do
+  /usr/bin/time -f '%e' "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -q seta \
+    -c "COPY (SELECT * FROM cut_entities WHERE cut_id = $ID ORDER BY entity_code) TO STDOUT WITH (FORMAT csv, HEADER)" 2>&1 >/dev/null
+done | sort -n | awk '{a[NR]=$1} END {print "psql COPY of the same cut rows (median of 5): " a[3] "s"}'
 echo "== memory"
 echo "seta RSS after the runs: $(awk '/VmRSS/{print $2, $3}' /proc/$SETA_PID/status)"

@@ -104,6 +104,20 @@ enum CatalogStore {
         return try cached(conn, code: code, version: try row.decode("current_version"), head: row)
     }
 
+    /// The current version with its stamp (the version's creation instant), for `CatalogHints`.
+    static func currentCatalogStamped(_ conn: Connection, code: String) throws -> (catalog: PlanCatalog, stamp: String) {
+        let rows = try conn.query("""
+            SELECT p.current_version, v.name, v.created_at::text AS stamp
+              FROM plans p JOIN plan_versions v ON v.plan_code = p.code AND v.version = p.current_version
+             WHERE p.code = \(code)
+            """).rows
+        guard let row = rows.first else {
+            throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+                           errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
+        }
+        return (try cached(conn, code: code, version: try row.decode("current_version"), head: row), try row.decode("stamp"))
+    }
+
     static func versions(_ conn: Connection, code: String) throws -> [(version: Int, name: String, reason: String?, createdAt: Date)] {
         try conn.query("""
             SELECT version, name, reason, created_at FROM plan_versions WHERE plan_code = \(code) ORDER BY version

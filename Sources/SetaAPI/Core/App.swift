@@ -22,6 +22,9 @@ public final class SetaApp: @unchecked Sendable {
     public let pool: ConnectionPool
     public let configuration: AppConfiguration
     let metrics = Metrics()
+    /// Callers and current catalogs verified before, re-checked inside guarded statements (`StatementGuard`).
+    let principalHints = PrincipalHints()
+    let catalogHints = CatalogHints()
     private(set) var router = Router()
     /// Set by whoever runs the HTTP server, for /metrics.
     public var openConnections: @Sendable () -> Int = { 0 }
@@ -66,7 +69,13 @@ public final class SetaApp: @unchecked Sendable {
                 routeName = route.pattern
                 context.pathParameters = params
                 if route.requiresAuth {
-                    context.principal = try Auth.authenticate(context)
+                    if route.verifiesCaller, let token = Auth.bearer(from: context.request.headers["Authorization"]),
+                       let hint = principalHints.get(token, now: context.now) {
+                        context.principal = hint
+                        context.principalFromHint = token
+                    } else {
+                        context.principal = try Auth.authenticate(context)
+                    }
                 }
                 response = try render(route.handler(context), context: context)
             }

@@ -35,8 +35,11 @@ enum Auth {
                    AND t.revoked_at IS NULL AND t.expires_at > \(context.now) AND p.active
                 """).rows
         }
-        guard let row = rows.first else { throw APIError.unauthorized("El token no es válido, expiró o fue revocado.") }
-        return Principal(
+        guard let row = rows.first else {
+            context.app.principalHints.drop(token)
+            throw APIError.unauthorized("El token no es válido, expiró o fue revocado.")
+        }
+        let principal = Principal(
             personId: try row.decode("id", as: Int64.self),
             name: try row.decode("name", as: String.self),
             role: Role(rawValue: try row.decode("role", as: String.self)) ?? .viewer,
@@ -44,6 +47,8 @@ enum Auth {
             limitedToPartner: try row.decode("limited_to_partner", as: Bool.self),
             regions: try row.decode("regions", as: [String].self),
             tokenId: try row.decode("token_id", as: Int64.self))
+        context.app.principalHints.put(token, principal, now: context.now)
+        return principal
     }
 
     /// Issues a token for a person; returns (id, secret, expiry). The secret is never stored.

@@ -26,6 +26,8 @@ public final class RequestContext: @unchecked Sendable {
     let app: SetaApp
     var pathParameters: [String: String] = [:]
     var principal: Principal?
+    /// The token whose earlier verification `principal` comes from; nil when this request looked it up.
+    var principalFromHint: String?
     private(set) lazy var queryItems: [(String, String)] = RequestContext.parseQuery(request.query)
 
     init(request: HTTPRequest, requestId: String, app: SetaApp) {
@@ -46,6 +48,36 @@ public final class RequestContext: @unchecked Sendable {
     }
 
     func param(_ name: String) -> String { pathParameters[name] ?? "" }
+
+    /// Runs a read whose statements carry a `StatementGuard`: the caller (from a hint or this request's
+    /// lookup) and the plan named by `plan` at the version last seen. In the steady state that is one round
+    /// trip in all; when a hint went stale the caller and catalog are looked up again and `body` runs once more.
+    func guardedRead<T>(_ body: (Connection, StatementGuard, PlanCatalog) throws -> T) throws -> T {
+        let code = try requiredQuery("plan")
+        for attempt in 0..<3 {
+            do {
+                return try db.withConnection { conn -> T in
+                    let hint: (catalog: PlanCatalog, stamp: String)
+                    if let known = app.catalogHints.get(code) {
+                        hint = known
+                    } else {
+                        hint = try CatalogStore.currentCatalogStamped(conn, code: code)
+                        app.catalogHints.put(code, hint)
+                    }
+                    let g = StatementGuard(token: principalFromHint, principal: try caller, now: now, plan: code,
+                                           version: hint.catalog.version, versionStamp: hint.stamp)
+                    return try body(conn, g, hint.catalog)
+                }
+            } catch is StaleHint where attempt < 2 {
+                app.catalogHints.drop(code)
+                if principalFromHint != nil {
+                    principalFromHint = nil
+                    principal = try Auth.authenticate(self)
+                }
+            }
+        }
+        throw APIError.unavailable("Los datos cambiaron durante la consulta; intente de nuevo.")
+    }
 
     static func parseQuery(_ query: String?) -> [(String, String)] {
         guard let query, !query.isEmpty else { return [] }

@@ -26,6 +26,9 @@ struct Route: Sendable {
     let pattern: String
     let segments: [Segment]
     let requiresAuth: Bool
+    /// The handler's statements re-check the caller's token (`StatementGuard`), so the app may start it from
+    /// a principal verified by an earlier request instead of a lookup of its own: one round trip, not two.
+    var verifiesCaller: Bool = false
     let handler: Handler
 }
 
@@ -38,11 +41,13 @@ struct Router: Sendable {
         case notFound
     }
 
-    mutating func add(_ method: String, _ pattern: String, auth: Bool = true, _ handler: @escaping Handler) {
+    mutating func add(_ method: String, _ pattern: String, auth: Bool = true, verifiesCaller: Bool = false,
+                      _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { s -> Route.Segment in
             s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(String(s))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, requiresAuth: auth, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, requiresAuth: auth,
+                            verifiesCaller: verifiesCaller, handler: handler))
     }
 
     /// `segments` are already percent-decoded. A route with more literal segments beats one with

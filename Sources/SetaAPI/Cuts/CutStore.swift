@@ -55,7 +55,10 @@ enum CutStore {
                                       region_code, region_name, advisor_id, advisor_name, partner_code,
                                       total, phases, completed, milestones)
             SELECT \(id), e.code, e.name, e.type, e.department_code, d.name, r.region_code, rg.name,
-                   a.person_id, pe.name, pe.partner_code, p.total, p.phases, p.completed, p.statuses
+                   a.person_id, pe.name, pe.partner_code, p.total,
+                   (SELECT jsonb_object_agg(c.code, c.v) FROM unnest(\(catalog.phases.map(\.code))::text[], p.pp) AS c(code, v)),
+                   (SELECT jsonb_object_agg(c.code, c.v) FROM unnest(\(catalog.phases.map(\.code))::text[], p.pc) AS c(code, v)),
+                   p.statuses
               FROM prog p
               JOIN entities e ON e.code = p.entity_code
               JOIN departments d ON d.code = e.department_code

@@ -5,11 +5,12 @@ import SetaDomain
 
 enum ProgressRoutes {
     static func register(_ r: inout Router) {
-        r.add("GET", "/v1/entities/{code}/progress", entityProgress)
-        r.add("GET", "/v1/progress/entities", entityTable)
-        r.add("GET", "/v1/progress/{group}", groups)
-        r.add("GET", "/v1/progress/{group}/series", series)
-        r.add("GET", "/v1/rankings/advisors", advisorRanking)
+        // Each of these re-checks the caller inside its one statement (`StatementGuard`).
+        r.add("GET", "/v1/entities/{code}/progress", verifiesCaller: true, entityProgress)
+        r.add("GET", "/v1/progress/entities", verifiesCaller: true, entityTable)
+        r.add("GET", "/v1/progress/{group}", verifiesCaller: true, groups)
+        r.add("GET", "/v1/progress/{group}/series", verifiesCaller: true, series)
+        r.add("GET", "/v1/rankings/advisors", verifiesCaller: true, advisorRanking)
     }
 
     /// The plan (query `plan`) and its current catalog, or a 404 naming `plan`.
@@ -54,9 +55,9 @@ enum ProgressRoutes {
         let code = ctx.param("code")
         let caller = try ctx.caller
         let month = try asOf(ctx)
-        let dto = try ctx.db.withConnection { conn -> EntityProgressDTO in
-            let catalog = try planAndCatalog(ctx, conn)
-            guard let row = try ProgressStore.entityProgress(conn, plan: catalog.code, version: catalog.version, month: month,
+        let dto = try ctx.guardedRead { conn, g, catalog -> EntityProgressDTO in
+            guard let row = try ProgressStore.entityProgress(conn, guard: g, plan: catalog.code, version: catalog.version,
+                                                             phases: catalog.phases.map(\.code), month: month,
                                                              entity: code, principal: caller) else {
                 throw APIError(status: 404, title: "Not Found", detail: "No existe la entidad «\(code)».",
                                errors: [FieldError(field: "code", message: "Entidad desconocida.", found: code)])
@@ -110,11 +111,10 @@ enum ProgressRoutes {
         let caller = try ctx.caller
         let month = try asOf(ctx)
         let f = try filter(ctx)
-        let (catalog, items) = try ctx.db.withConnection { conn -> (PlanCatalog, [GroupDTO]) in
-            let catalog = try planAndCatalog(ctx, conn)
-            let g = try ProgressStore.groups(conn, kind: kind, plan: catalog.code, version: catalog.version,
-                                             month: month, principal: caller, filter: f)
-            return (catalog, try groupDTOs(conn, g, catalog: catalog))
+        let (catalog, items) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [GroupDTO]) in
+            let groups = try ProgressStore.groups(conn, guard: g, kind: kind, plan: catalog.code, version: catalog.version,
+                                                  phases: catalog.phases.map(\.code), month: month, principal: caller, filter: f)
+            return (catalog, try groupDTOs(conn, groups, catalog: catalog))
         }
         if ctx.wantsCSV {
             return .csv(filename: "progreso-\(kind.rawValue)-\(month).csv") { sink in
@@ -142,9 +142,9 @@ enum ProgressRoutes {
         guard from <= to else { throw APIError.invalid(field: "from", "`from` debe ser anterior o igual a `to`.") }
         guard from.distance(to: to) < 120 else { throw APIError.invalid(field: "to", "La serie admite a lo sumo 120 meses.") }
         let f = try filter(ctx)
-        let (catalog, points) = try ctx.db.withConnection { conn -> (PlanCatalog, [SeriesPointDTO]) in
-            let catalog = try planAndCatalog(ctx, conn)
-            let series = try ProgressStore.groupSeries(conn, kind: kind, plan: catalog.code, version: catalog.version,
+        let (catalog, points) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [SeriesPointDTO]) in
+            let series = try ProgressStore.groupSeries(conn, guard: g, kind: kind, plan: catalog.code, version: catalog.version,
+                                                       phases: catalog.phases.map(\.code),
                                                        from: from, to: to, principal: caller, filter: f)
             let points = try series.map { p in
                 SeriesPointDTO(period: p.period, items: try groupDTOs(conn, p.groups, catalog: catalog))
@@ -180,9 +180,9 @@ enum ProgressRoutes {
         let limit = try ctx.intQuery("limit", default: ctx.wantsCSV ? 5000 : ctx.app.configuration.defaultPageSize,
                                      range: 1...5000)
         let offset = try Cursor.offset(ctx)
-        let (catalog, page) = try ctx.db.withConnection { conn in
-            let catalog = try planAndCatalog(ctx, conn)
-            let page = try ProgressStore.entities(conn, plan: catalog.code, version: catalog.version, month: month,
+        let (catalog, page) = try ctx.guardedRead { conn, g, catalog in
+            let page = try ProgressStore.entities(conn, guard: g, plan: catalog.code, version: catalog.version,
+                                                  phases: catalog.phases.map(\.code), month: month,
                                                   principal: caller, filter: f, sort: sort, descending: descending,
                                                   limit: limit, offset: offset)
             return (catalog, page)
@@ -231,8 +231,7 @@ enum ProgressRoutes {
         }
         try ctx.refuseFuture(month, field: "period")
         let f = try filter(ctx)
-        let (catalog, rows) = try ctx.db.withConnection { conn -> (PlanCatalog, [RankingRowDTO]) in
-            let catalog = try planAndCatalog(ctx, conn)
+        let (catalog, rows) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [RankingRowDTO]) in
             let m = month.firstDayString
             let prev = month.previous.firstDayString
             var sql = ProgressStore.entitiesCTE(plan: catalog.code, month: month, principal: caller, filter: f)
@@ -273,7 +272,7 @@ enum ProgressRoutes {
                  GROUP BY p.id, p.name, p.partner_code
                  ORDER BY avg(cur.total) DESC NULLS LAST, p.id
                 """)
-            let rows = try conn.query(sql).rows.enumerated().map { (i, r) -> RankingRowDTO in
+            let rows = try ProgressStore.run(conn, g, sql).enumerated().map { (i, r) -> RankingRowDTO in
                 let mean = try r.decode("mean", as: String?.self).flatMap { Decimal(exactText: $0) }
                 let prevMean = try r.decode("prev_mean", as: String?.self).flatMap { Decimal(exactText: $0) }
                 return RankingRowDTO(

@@ -93,8 +93,9 @@ enum ProgressStore {
     }
 
     /// The maintained progress (`Schema/013_entity_progress.sql`) of the entities of CTE `ent` as of `month`:
-    /// (entity_code, total, phases, completed, statuses). An entity takes its row at the earlier of `month` and
-    /// its last reported month (nothing changes after it); one with no report up to `month` has zero progress.
+    /// (entity_code, total, pp, pc, statuses), `pp`/`pc` the phases' progress and completion in catalog order.
+    /// Rows are read at the earlier of `month` and the plan's horizon (nothing is reported after it) in one
+    /// index range scan; an entity with no row there has no report up to that month: zero progress.
     /// `ent` may carry a `month` column (series): pass `perMonth` and the rows keep it.
     static func progressRows(plan: String, version: Int, month: SQL, entCTE: String = "ent", perMonth: Bool = false) -> SQL {
         let e = SQL(unsafe: entCTE)
@@ -102,16 +103,66 @@ enum ProgressStore {
         return """
             SELECT \(monthCol)\(e).entity_code,
                    CASE WHEN ep.entity_code IS NULL THEN z.total ELSE ep.total END AS total,
-                   COALESCE(ep.phases, z.phases) AS phases, COALESCE(ep.completed, z.completed) AS completed,
+                   COALESCE(ep.phase_progress, z.phase_progress) AS pp, COALESCE(ep.phase_completed, z.phase_completed) AS pc,
                    COALESCE(ep.statuses, z.statuses) AS statuses
               FROM \(e)
              CROSS JOIN zero_progress(\(plan), \(version)) z
-              LEFT JOIN entity_progress_heads h
-                ON h.plan_code = \(plan) AND h.version = \(version) AND h.entity_code = \(e).entity_code AND h.first_month <= \(month)
               LEFT JOIN entity_progress ep
-                ON h.entity_code IS NOT NULL AND ep.plan_code = \(plan) AND ep.version = \(version)
-               AND ep.entity_code = \(e).entity_code AND ep.month = LEAST(\(month), h.last_month)
+                ON ep.plan_code = \(plan) AND ep.version = \(version) AND ep.month = progress_month(\(plan), \(month))
+               AND ep.entity_code = \(e).entity_code
             """
+    }
+
+    /// The group roll-up over a CTE `rows_` (entity_code, entity_name, total, pp, pc, gkey, gname) of maintained
+    /// rows: plain aggregates over the phase arrays, one column per phase, no JSON parsed per row. Gives what
+    /// `aggregateSelect` gives over frozen cut rows, so live and frozen groups agree.
+    static func rollUp(phaseCount: Int, phaseCodes: [String]) -> SQL {
+        var shares: [String] = []
+        for i in 1...max(phaseCount, 1) where phaseCount > 0 {
+            shares.append("""
+                COALESCE(((100 * count(*) FILTER (WHERE s.pc[\(i)] AND s.pp[\(i)] IS NOT NULL))::numeric
+                          / NULLIF(count(*) FILTER (WHERE s.pp[\(i)] IS NOT NULL), 0))::text, '')
+                """)
+        }
+        var sql: SQL = """
+            , stats AS (
+                SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
+                  FROM rows_ r WINDOW w AS (PARTITION BY r.gkey)
+            )
+            SELECT s.gkey, min(s.gname) AS gname,
+                   count(*)::int AS entity_count,
+                   count(s.total)::int AS measured_count,
+                   avg(s.total)::text AS mean,
+                   count(*) FILTER (WHERE s.total = 100)::int AS at_hundred,
+                   min(s.total)::text AS min, max(s.total)::text AS max,
+                   array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin) AS lowest,
+                   array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax) AS highest,
+                   (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
+                   (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
+                   \(phaseCodes)::text[] AS share_phases,
+            """
+        sql.append(SQL(unsafe: shares.isEmpty ? "'{}'::text[]" : "ARRAY[" + shares.joined(separator: ", ") + "]"))
+        sql.append(" AS share_values FROM stats s GROUP BY s.gkey ORDER BY s.gkey")
+        return sql
+    }
+
+    /// The catalog's phase codes in position order, when the caller has no catalog at hand (tests, tools).
+    static func phaseCodes(_ conn: Connection, plan: String, version: Int) throws -> [String] {
+        try conn.query("SELECT code FROM plan_phases WHERE plan_code = \(plan) AND version = \(version) ORDER BY position")
+            .rows.map { try $0.decode("code") }
+    }
+
+    /// Progress and completion by phase code from the `pp`/`pc` arrays (as text arrays `pp_text`, `pc_text`).
+    static func decodePhaseArrays(_ r: Row, codes: [String]) throws -> (progress: [String: Decimal?], completed: [String: Bool]) {
+        let values: [String?] = try r.decode("pp_text")
+        let done: [String?] = try r.decode("pc_text")
+        var progress: [String: Decimal?] = [:]
+        var completed: [String: Bool] = [:]
+        for (i, c) in codes.enumerated() where i < values.count {
+            progress[c] = .some(values[i].flatMap { Decimal(exactText: $0) })
+            completed[c] = i < done.count && (done[i] == "t" || done[i] == "true")
+        }
+        return (progress, completed)
     }
 
     /// The group aggregation over a CTE `rows_` (entity_code, entity_name, total, phases, completed, gkey, gname),
@@ -181,10 +232,17 @@ enum ProgressStore {
         lowest text[], highest text[], share_phases text[], share_values text[]
         """
 
+    /// A read statement, guarded when the caller or catalog comes from a hint (one round trip either way).
+    static func run(_ conn: Connection, _ g: StatementGuard?, _ sql: SQL) throws -> [Row] {
+        if let g { return try g.rows(conn, sql) }
+        return try conn.query(sql).rows
+    }
+
     /// Group roll-up as of a month, in one statement over the maintained entity rows: no cache to go cold,
     /// a request right after a write costs what any other does.
-    static func groups(_ conn: Connection, kind: GroupKind, plan: String, version: Int, month: Period,
-                       principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
+    static func groups(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, plan: String, version: Int,
+                       phases: [String]? = nil, month: Period, principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
+        let codes = try phases ?? phaseCodes(conn, plan: plan, version: version)
         let m: SQL = "\(month.firstDayString)::date"
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append(", prog AS (")
@@ -193,19 +251,20 @@ enum ProgressStore {
         sql.append(kind.membership(month: m))
         sql.append("""
             ), rows_ AS (
-              SELECT g.entity_code, e.name AS entity_name, p.total, p.phases, p.completed, g.gkey, g.gname
+              SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, g.gkey, g.gname
                 FROM grp g JOIN prog p ON p.entity_code = g.entity_code JOIN entities e ON e.code = g.entity_code
             )
             """)
-        sql.append(aggregateCTEs)
-        sql.append(aggregateSelect)
-        return try decodeGroups(try conn.query(sql).rows)
+        sql.append(rollUp(phaseCount: codes.count, phaseCodes: codes))
+        return try decodeGroups(try run(conn, g, sql))
     }
 
     /// Group roll-ups for every month of a series, in one statement: the months are a column, the group key
     /// of each row is `YYYY-MM|key`.
-    static func groupSeries(_ conn: Connection, kind: GroupKind, plan: String, version: Int, from: Period, to: Period,
+    static func groupSeries(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, plan: String, version: Int,
+                            phases: [String]? = nil, from: Period, to: Period,
                             principal: Principal, filter: ProgressFilter) throws -> [(period: String, groups: [GroupResult])] {
+        let codes = try phases ?? phaseCodes(conn, plan: plan, version: version)
         let mo: SQL = "mo.month"
         var sql: SQL = """
             WITH params AS (SELECT \(plan)::text AS plan),
@@ -221,19 +280,18 @@ enum ProgressStore {
         sql.append(kind.membership(month: mo, source: "(SELECT entity_code FROM ent_all WHERE ent_all.month = mo.month)"))
         sql.append("""
             ) g), rows_ AS (
-              SELECT g.entity_code, e.name AS entity_name, p.total, p.phases, p.completed,
+              SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc,
                      to_char(g.month, 'YYYY-MM') || '|' || g.gkey AS gkey, g.gname
                 FROM grp g JOIN prog p ON p.entity_code = g.entity_code AND p.month = g.month
                 JOIN entities e ON e.code = g.entity_code
             )
             """)
-        sql.append(aggregateCTEs)
-        sql.append(aggregateSelect)
+        sql.append(rollUp(phaseCount: codes.count, phaseCodes: codes))
         var byMonth: [String: [GroupResult]] = [:]
-        for var g in try decodeGroups(try conn.query(sql).rows) {
-            let parts = g.key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
-            g.key = String(parts[1])
-            byMonth[String(parts[0]), default: []].append(g)
+        for var group in try decodeGroups(try run(conn, g, sql)) {
+            let parts = group.key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            group.key = String(parts[1])
+            byMonth[String(parts[0]), default: []].append(group)
         }
         return Period.months(from: from, to: to).map { ($0.description, byMonth[$0.description] ?? []) }
     }
@@ -282,10 +340,12 @@ enum ProgressStore {
     }
 
     /// The entity table as of a month, sorted and paginated in SQL.
-    static func entities(_ conn: Connection, plan: String, version: Int, month: Period, principal: Principal,
+    static func entities(_ conn: Connection, guard g: StatementGuard? = nil, plan: String, version: Int,
+                         phases: [String]? = nil, month: Period, principal: Principal,
                          filter: ProgressFilter, sort: EntitySort, descending: Bool, limit: Int, offset: Int,
                          entityCodes: [String]? = nil) throws -> (rows: [EntityRow], total: Int) {
         let m = month.firstDayString
+        let phaseCodes = try phases ?? phaseCodes(conn, plan: plan, version: version)
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         if let codes = entityCodes {
             sql.append(", ent2 AS (SELECT entity_code FROM ent WHERE entity_code = ANY(\(codes)::text[]))")
@@ -297,8 +357,7 @@ enum ProgressStore {
         sql.append("""
             )
             SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
-                   pe.partner_code, p.total::text AS total,
-                   \(unsafe: phaseArrays("p")),
+                   pe.partner_code, p.total::text AS total, p.pp::text[] AS pp_text, p.pc::text[] AS pc_text,
                    count(*) OVER () AS full_count
               FROM prog p
               JOIN entities e ON e.code = p.entity_code
@@ -314,11 +373,11 @@ enum ProgressStore {
         case .name: sql.append(SQL(unsafe: " ORDER BY e.name\(direction), e.code"))
         }
         sql.append(" LIMIT \(limit) OFFSET \(offset)")
-        let rows = try conn.query(sql).rows
+        let rows = try run(conn, g, sql)
         var total = 0
         let out = try rows.map { r -> EntityRow in
             total = Int(try r.decode("full_count", as: Int64.self))
-            let (phases, completed) = try decodePhases(r)
+            let (phases, completed) = try decodePhaseArrays(r, codes: phaseCodes)
             return EntityRow(code: try r.decode("code"), name: try r.decode("name"), type: try r.decode("type"),
                              departmentCode: try r.decode("department_code"), regionCode: try r.decode("region_code"),
                              advisorId: try r.decode("person_id"), advisorName: try r.decode("advisor_name"),
@@ -349,8 +408,8 @@ enum ProgressStore {
 
     /// Nil when the entity does not exist. The figures come from the maintained rows; each milestone's
     /// status carries the month it was last reported.
-    static func entityProgress(_ conn: Connection, plan: String, version: Int, month: Period, entity: String,
-                               principal: Principal) throws -> OneEntity? {
+    static func entityProgress(_ conn: Connection, guard g: StatementGuard? = nil, plan: String, version: Int,
+                               phases: [String], month: Period, entity: String, principal: Principal) throws -> OneEntity? {
         let m: SQL = "\(month.firstDayString)::date"
         var sql: SQL = "WITH ent AS (SELECT \(entity)::text AS entity_code), prog AS ("
         sql.append(progressRows(plan: plan, version: version, month: m))
@@ -363,7 +422,7 @@ enum ProgressStore {
         sql.append(Scope.condition(for: principal, entityColumn: "e.code", plan: plan, month: m))
         sql.append("""
             )::bool AS visible,
-                   p.total::text AS total, \(unsafe: phaseArrays("p")),
+                   p.total::text AS total, p.pp::text[] AS pp_text, p.pc::text[] AS pc_text,
                    ARRAY(SELECT pm.code FROM plan_milestones pm WHERE pm.plan_code = \(plan) AND pm.version = \(version) ORDER BY pm.position) AS ms_codes,
                    ARRAY(SELECT COALESCE(p.statuses ->> pm.code, 'not_started') FROM plan_milestones pm
                           WHERE pm.plan_code = \(plan) AND pm.version = \(version) ORDER BY pm.position) AS ms_statuses,
@@ -373,8 +432,8 @@ enum ProgressStore {
               FROM entities e JOIN prog p ON p.entity_code = e.code
              WHERE e.code = \(entity)
             """)
-        guard let r = try conn.query(sql).rows.first else { return nil }
-        let (phases, completed) = try decodePhases(r)
+        guard let r = try run(conn, g, sql).first else { return nil }
+        let (progress, completed) = try decodePhaseArrays(r, codes: phases)
         let codes: [String] = try r.decode("ms_codes")
         let statuses: [String] = try r.decode("ms_statuses")
         let reported: [String] = try r.decode("ms_reported")
@@ -382,7 +441,7 @@ enum ProgressStore {
             code: try r.decode("code"), name: try r.decode("name"), enrolled: try r.decode("enrolled"),
             visible: try r.decode("visible"),
             total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
-            phases: phases, completed: completed,
+            phases: progress, completed: completed,
             milestones: codes.indices.map { (codes[$0], statuses[$0], reported[$0].isEmpty ? nil : reported[$0]) })
     }
 }
