@@ -198,13 +198,16 @@ public final class ConnectionPool: @unchecked Sendable {
     /// A new session, with the statement timeout of `limits` so no statement holds a connection for long.
     private func openConnection(file: String, line: Int) throws -> Connection {
         let connection = try Connection(conninfo: conninfo, limits: limits, file: file, line: line)
-        if limits.statementTimeoutMilliseconds > 0 {
-            do {
-                try connection.execute(SQL(unsafe: "SET statement_timeout = \(limits.statementTimeoutMilliseconds)"))
-            } catch {
-                connection.close()
-                throw error
-            }
+        var settings = limits.sessionSettings
+        if limits.statementTimeoutMilliseconds > 0 { settings["statement_timeout"] = String(limits.statementTimeoutMilliseconds) }
+        guard !settings.isEmpty else { return connection }
+        do {
+            let names = settings.keys.sorted()
+            let values = names.map { settings[$0]! }
+            try connection.execute("SELECT set_config(n, v, false) FROM unnest(\(names)::text[], \(values)::text[]) AS s(n, v)")
+        } catch {
+            connection.close()
+            throw error
         }
         return connection
     }

@@ -23,6 +23,9 @@ public struct DatabaseLimits: Sendable, Equatable {
     /// `statement_timeout` set on every pooled session, in milliseconds (0: none). Work that is meant to run
     /// long (imports, catalog rebuilds) lifts it for its own transaction with `SET LOCAL`.
     public var statementTimeoutMilliseconds: Int
+    /// Other settings for every pooled session (`set_config(name, value, false)`), e.g. `jit` off for
+    /// short dashboard statements whose cost estimates would otherwise trigger JIT compilation.
+    public var sessionSettings: [String: String]
     /// Seconds `pg_ctl` waits for the embedded server to start or stop.
     public var embeddedServerStartTimeoutSeconds: Int
 
@@ -34,8 +37,10 @@ public struct DatabaseLimits: Sendable, Equatable {
         serializationRetryAttempts: Int = 5,
         copyBufferBytes: Int = 64 * 1024,
         embeddedServerStartTimeoutSeconds: Int = 60,
-        statementTimeoutMilliseconds: Int = 0
+        statementTimeoutMilliseconds: Int = 0,
+        sessionSettings: [String: String] = [:]
     ) {
+        self.sessionSettings = sessionSettings
         self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.poolMaxConnections = poolMaxConnections

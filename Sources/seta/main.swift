@@ -98,7 +98,8 @@ func serve(_ a: Arguments) throws {
     // for their own transaction.
     pool.close()
     let servePool = ConnectionPool(conninfo: handle.conninfo, acquireTimeout: 2,
-                                   limits: DatabaseLimits(statementTimeoutMilliseconds: 15_000))
+                                   limits: DatabaseLimits(statementTimeoutMilliseconds: 15_000,
+                                                          sessionSettings: ["jit": "off", "work_mem": "32MB"]))
     let app = SetaApp(pool: servePool)
     app.pendingMigrations = {
         let applied = Set(try servePool.withConnection { conn in

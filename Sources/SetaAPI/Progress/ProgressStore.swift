@@ -99,6 +99,8 @@ enum ProgressStore {
     /// `ent` may carry a `month` column (series): pass `perMonth` and the rows keep it.
     static func progressRows(plan: String, version: Int, month: SQL, entCTE: String = "ent", perMonth: Bool = false) -> SQL {
         let e = SQL(unsafe: entCTE)
+        // Per month, `ent` carries `pm`, the month already resolved against the horizon (once per month, not per row).
+        let at: SQL = perMonth ? SQL(unsafe: "\(entCTE).pm") : "progress_month(\(plan), \(month))"
         let monthCol: SQL = perMonth ? SQL(unsafe: "\(entCTE).month, ") : ""
         return """
             SELECT \(monthCol)\(e).entity_code,
@@ -108,7 +110,7 @@ enum ProgressStore {
               FROM \(e)
              CROSS JOIN zero_progress(\(plan), \(version)) z
               LEFT JOIN entity_progress ep
-                ON ep.plan_code = \(plan) AND ep.version = \(version) AND ep.month = progress_month(\(plan), \(month))
+                ON ep.plan_code = \(plan) AND ep.version = \(version) AND ep.month = \(at)
                AND ep.entity_code = \(e).entity_code
             """
     }
@@ -268,9 +270,12 @@ enum ProgressStore {
         let mo: SQL = "mo.month"
         var sql: SQL = """
             WITH params AS (SELECT \(plan)::text AS plan),
-            months AS (SELECT gs::date AS month FROM generate_series(\(from.firstDayString)::date, \(to.firstDayString)::date, interval '1 month') gs),
+            months AS (
+              SELECT gs::date AS month, progress_month(\(plan), gs::date) AS pm
+                FROM generate_series(\(from.firstDayString)::date, \(to.firstDayString)::date, interval '1 month') gs
+            ),
             ent_all AS (
-              SELECT mo.month, v.entity_code FROM months mo CROSS JOIN LATERAL (
+              SELECT mo.month, mo.pm, v.entity_code FROM months mo CROSS JOIN LATERAL (
             """
         sql.append(enrolledVisible(plan: plan, month: mo, principal: principal, filter: filter))
         sql.append(") v), prog AS (")
