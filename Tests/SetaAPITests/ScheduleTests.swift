@@ -219,4 +219,32 @@ struct ScheduleTests {
         let central = try h.call("GET", "/v1/agenda?as_of=2020-06&person=\(advisor.id)")
         #expect((central.json["reports_due"] as? [[String: Any]])?.count == 1)
     }
+
+    @Test("a coordinator's agenda rolls their region up by advisor, and the quarter's open months are about to close")
+    func agendaForACoordinator() throws {
+        let h = try APIHarness()
+        h.clock.now = TestClock.date("2020-07-03T12:00:00Z")
+        try h.enroll(Self.plan, ["05001", "05002", "76001"])
+        let ana = try h.person(role: "advisor", name: "Ana")
+        let beto = try h.person(role: "advisor", name: "Beto")
+        try h.assign(ana.id, Self.plan, ["05001"])
+        try h.assign(beto.id, Self.plan, ["05002"])
+        let coordinator = try h.person(role: "coordinator", regions: [try h.region(of: "05001")])
+        try Self.report(h, "05001", "2020-06", Dictionary(uniqueKeysWithValues: (1...22).map { ("H\($0)", "done") }))
+        let r = try h.call("GET", "/v1/agenda?as_of=2020-07", token: coordinator.token)
+        #expect(r.status == 200, "\(r.text)")
+        // Cali (76001) is in another region: not in this agenda.
+        let due = r.json["reports_due"] as? [[String: Any]] ?? []
+        #expect(due.map { ($0["entity"] as? [String: Any])?["code"] as? String } == ["05002"])
+        let lines = r.json["by_advisor"] as? [[String: Any]] ?? []
+        #expect(lines.map { ($0["advisor"] as? [String: Any])?["name"] as? String } == ["Beto", "Ana"])
+        #expect(lines.first?["reports_due"] as? Int == 1)
+        #expect(lines.last?["overdue_milestones"] as? Int == 0)
+        // June closed Q2: April to June are not locked yet.
+        let closing = r.json["closing_months"] as? [[String: Any]] ?? []
+        #expect(closing.first?["months"] as? [String] == ["2020-04", "2020-05", "2020-06"])
+        #expect(closing.first?["closes_after"] as? String == "2020-07-10")
+        // CSV: the generic flattening gives a list.
+        #expect(try h.call("GET", "/v1/agenda?as_of=2020-07&format=csv", token: coordinator.token).status == 200)
+    }
 }
