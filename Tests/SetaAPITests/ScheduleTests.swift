@@ -75,6 +75,16 @@ struct ScheduleTests {
         #expect(try h.count("SELECT count(*) FROM report_milestones") == 0)
     }
 
+    @Test("an import taking a done milestone to not applicable flags it as a regression")
+    func importFlagsDoneToNotApplicable() throws {
+        let h = try APIHarness()
+        try h.enroll(Self.plan, ["05001"])
+        let csv = "plan,entity,period,milestone,status\ngap-2020-f1,05001,2020-03,H20,done\ngap-2020-f1,05001,2020-04,H20,not_applicable\n"
+        let r = try h.send("POST", "/v1/imports/reports?dry_run=false", body: csv, contentType: "text/csv")
+        #expect(r.json["committed"] as? Bool == true, "\(r.text)")
+        #expect(try h.count("SELECT count(*) FROM report_revisions WHERE milestone_code = 'H20' AND period = '2020-04-01' AND is_regression") == 1)
+    }
+
     @Test("a correction that takes the option away from H16 keeps its reports and says how many")
     func removingTheRuleCountsAffectedReports() throws {
         let h = try APIHarness()
