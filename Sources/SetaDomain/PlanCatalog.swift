@@ -87,13 +87,21 @@ public struct Milestone: Hashable, Codable, Sendable {
     public var phaseCode: String
     public var weightInPhase: Decimal
     public var position: Int
+    /// Whether a report may say `not_applicable` ("no aplica") for it: the report's "(cuando aplique)" /
+    /// "(si aplica)". Part of the catalog version, like the weights.
+    public var notApplicableAllowed: Bool
+    /// The milestone's deadline (plazo) in this catalog version, when the law or the programme sets one.
+    public var dueOn: CalendarDay?
 
-    public init(code: String, name: String, phaseCode: String, weightInPhase: Decimal, position: Int) {
+    public init(code: String, name: String, phaseCode: String, weightInPhase: Decimal, position: Int,
+                notApplicableAllowed: Bool = false, dueOn: CalendarDay? = nil) {
         self.code = code
         self.name = name
         self.phaseCode = phaseCode
         self.weightInPhase = weightInPhase
         self.position = position
+        self.notApplicableAllowed = notApplicableAllowed
+        self.dueOn = dueOn
     }
 
     /// Phase weight × milestone weight / 100, exact (33.33 × 10 / 100 = 3.333).

@@ -67,7 +67,7 @@ struct ReportTests {
     @Test("re-sending an identical report changes nothing and says so")
     func identicalResendIsIdempotent() throws {
         let (h, advisor) = try Self.setUp()
-        let body = APIHarness.reportJSON([("H1", "done"), ("H3", "not_applicable")])
+        let body = APIHarness.reportJSON([("H1", "done"), ("H16", "not_applicable")])
         #expect(try h.call("PUT", Self.path(), json: body, token: advisor.token).status == 201)
         let again = try h.call("PUT", Self.path(), json: body, token: advisor.token)
         #expect(again.status == 200)
@@ -75,7 +75,7 @@ struct ReportTests {
         #expect(again.header("ETag") == "\"1\"")
         #expect(try h.count("SELECT count(*) FROM report_revisions") == 2)
         // Whitespace around text is not a change either.
-        let spaced = "{\"milestones\": [{\"code\": \"H1\", \"status\": \"done\", \"evidence\": \"  \"}, {\"code\": \"H3\", \"status\": \"not_applicable\"}]}"
+        let spaced = "{\"milestones\": [{\"code\": \"H1\", \"status\": \"done\", \"evidence\": \"  \"}, {\"code\": \"H16\", \"status\": \"not_applicable\"}]}"
         #expect(try h.call("PUT", Self.path(), json: spaced, token: advisor.token).json["changed"] as? Bool == false)
     }
 
@@ -232,15 +232,17 @@ struct ReportTests {
     @Test("history pages oldest first and is filtered by milestone and period")
     func historyPages() throws {
         let (h, advisor) = try Self.setUp()
+        // H16 and H20 are the Fase I milestones that may be "no aplica"; leaving done for it needs a comment.
         for (month, status) in [("2021-01", "in_progress"), ("2021-02", "done"), ("2021-03", "not_applicable")] {
-            #expect(try h.call("PUT", Self.path(Self.medellin, month), json: APIHarness.reportJSON([("H5", status), ("H6", status)]), token: advisor.token).status == 201)
+            let body = APIHarness.reportJSON([("H16", status), ("H20", status)], extra: ", \"comment\": \"La corporación sesiona sin citación\"")
+            #expect(try h.call("PUT", Self.path(Self.medellin, month), json: body, token: advisor.token).status == 201)
         }
-        let first = try h.call("GET", "/v1/entities/\(Self.medellin)/history?plan=\(Self.plan)&milestone=H5&limit=2", token: advisor.token)
+        let first = try h.call("GET", "/v1/entities/\(Self.medellin)/history?plan=\(Self.plan)&milestone=H16&limit=2", token: advisor.token)
         #expect(first.json["total"] as? Int == 3)
         let page1 = first.json["items"] as? [[String: Any]] ?? []
         #expect(page1.map { $0["status"] as? String } == ["in_progress", "done"])
         let cursor = try #require(first.json["next_cursor"] as? String)
-        let second = try h.call("GET", "/v1/entities/\(Self.medellin)/history?plan=\(Self.plan)&milestone=H5&limit=2&cursor=\(cursor)", token: advisor.token)
+        let second = try h.call("GET", "/v1/entities/\(Self.medellin)/history?plan=\(Self.plan)&milestone=H16&limit=2&cursor=\(cursor)", token: advisor.token)
         #expect((second.json["items"] as? [[String: Any]])?.map { $0["status"] as? String } == ["not_applicable"])
         #expect((second.json["items"] as? [[String: Any]])?.first?["previous_status"] as? String == "done")
         let february = try h.call("GET", "/v1/entities/\(Self.medellin)/history?plan=\(Self.plan)&period=2021-02", token: advisor.token)
@@ -254,7 +256,8 @@ struct ReportTests {
         let (h, advisor) = try Self.setUp()
         // Assignments are exclusive, so the second writer of the report is the region's coordinator.
         let coordinator = try h.person(role: "coordinator", regions: [try h.region(of: Self.medellin)])
-        let codes = (1...22).map { "H\($0)" }
+        // H16 may be "no aplica", so it carries the chain of status changes; the other 21 get one write each.
+        let codes = (1...22).filter { $0 != 16 }.map { "H\($0)" }
         let writers = 50
         let statuses = ["in_progress", "not_applicable", "not_started"]
         let results = StatusBoard(count: writers)
@@ -265,12 +268,12 @@ struct ReportTests {
             let thread = Thread {
                 defer { done.leave() }
                 start.wait()
-                // Writers 0…20 each set a different milestone; 21…49 keep changing H1's status and evidence.
+                // Writers 0…20 each set a different milestone; 21…49 keep changing H16's status and evidence.
                 let body: String
                 if i < 21 {
-                    body = "{\"milestones\": [{\"code\": \"\(codes[i + 1])\", \"status\": \"in_progress\", \"evidence\": \"w\(i)\"}]}"
+                    body = "{\"milestones\": [{\"code\": \"\(codes[i])\", \"status\": \"in_progress\", \"evidence\": \"w\(i)\"}]}"
                 } else {
-                    body = "{\"milestones\": [{\"code\": \"H1\", \"status\": \"\(statuses[i % 3])\", \"evidence\": \"w\(i)\"}]}"
+                    body = "{\"milestones\": [{\"code\": \"H16\", \"status\": \"\(statuses[i % 3])\", \"evidence\": \"w\(i)\"}]}"
                 }
                 let token = i % 2 == 0 ? advisor.token : coordinator.token
                 let status = (try? h.call("PUT", Self.path(), json: body, token: token).status) ?? -1
@@ -295,8 +298,8 @@ struct ReportTests {
         }
         #expect(rows.map(\.0) == Array(1...writers))   // strictly increasing, no gaps, one per write
         #expect(Set(rows.map(\.2)) == Set((0..<writers).map { "w\($0)" }))   // every change exactly once
-        // H1's chain: each revision saw the one before it, so no write was lost or overwritten silently.
-        let chain = rows.filter { $0.1 == "H1" }
+        // H16's chain: each revision saw the one before it, so no write was lost or overwritten silently.
+        let chain = rows.filter { $0.1 == "H16" }
         #expect(chain.count == 29)
         for (before, after) in zip(chain, chain.dropFirst()) {
             #expect(after.3 == before.2)

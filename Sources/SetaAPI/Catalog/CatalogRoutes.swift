@@ -11,7 +11,15 @@ struct PlanDTO: Codable, Sendable {
         var name: String
         var weightInPhase: Decimal
         var weightInPlan: Decimal?
+        /// May a report say not_applicable ("no aplica")? Absent on input means no.
+        var notApplicableAllowed: Bool?
+        /// Its deadline in this version (plazo), inside the plan's span.
+        var dueOn: CalendarDay?
     }
+    /// The months a plan runs (vigencia).
+    struct SpanDTO: Codable, Sendable { var from: Period; var to: Period }
+    /// A milestone that lost the not_applicable option in a correction, and how many reported values use it.
+    struct RuleChangeDTO: Codable, Sendable { var milestone: String; var notApplicableReports: Int }
     struct PhaseDTO: Codable, Sendable {
         var code: String
         var name: String
@@ -24,21 +32,27 @@ struct PlanDTO: Codable, Sendable {
     var version: Int?
     var currentVersion: Int?
     var onTimeDay: Int?
+    var span: SpanDTO?
     var stages: [StageDTO]?
     var phases: [PhaseDTO]
+    /// Only in PUT answers: milestones whose not_applicable option this correction removed. Their past
+    /// reports stay as they were; new reports can no longer use it.
+    var notApplicableRemoved: [RuleChangeDTO]?
 
-    init(_ c: PlanCatalog, currentVersion: Int, onTimeDay: Int) {
+    init(_ c: PlanCatalog, currentVersion: Int, onTimeDay: Int, span: PlanSpan? = nil) {
         code = c.code
         name = c.name
         version = c.version
         self.currentVersion = currentVersion
         self.onTimeDay = onTimeDay
+        self.span = span.map { SpanDTO(from: $0.from, to: $0.to) }
         stages = c.stages.map { StageDTO(code: $0.code, name: $0.name) }
         phases = c.phases.map { p in
             PhaseDTO(code: p.code, name: p.name, stageCode: p.stageCode, weightInPlan: p.weightInPlan,
                      milestones: c.milestones.filter { $0.phaseCode == p.code }.map { m in
                          MilestoneDTO(code: m.code, name: m.name, weightInPhase: m.weightInPhase,
-                                      weightInPlan: c.weightInPlan(of: m.code))
+                                      weightInPlan: c.weightInPlan(of: m.code),
+                                      notApplicableAllowed: m.notApplicableAllowed, dueOn: m.dueOn)
                      })
         }
     }
@@ -51,7 +65,8 @@ struct PlanDTO: Codable, Sendable {
             for m in p.milestones {
                 position += 1
                 milestones.append(Milestone(code: m.code, name: m.name, phaseCode: p.code,
-                                            weightInPhase: m.weightInPhase, position: position))
+                                            weightInPhase: m.weightInPhase, position: position,
+                                            notApplicableAllowed: m.notApplicableAllowed ?? false, dueOn: m.dueOn))
             }
             return Phase(code: p.code, name: p.name, stageCode: p.stageCode, weightInPlan: p.weightInPlan, position: i + 1)
         }
@@ -64,6 +79,8 @@ struct PlanCorrectionDTO: Codable, Sendable {
     var name: String
     var reason: String
     var onTimeDay: Int?
+    /// Absent keeps the stored span.
+    var span: PlanDTO.SpanDTO?
     var stages: [PlanDTO.StageDTO]?
     var phases: [PlanDTO.PhaseDTO]
 }
@@ -109,7 +126,7 @@ enum CatalogRoutes {
                     throw APIError(status: 404, title: "Not Found", detail: "El plan «\(code)» no tiene versión \(version).",
                                    errors: [FieldError(field: "version", message: "Versión inexistente.", found: "\(version)")])
                 }
-                return PlanDTO(c, currentVersion: plan.currentVersion, onTimeDay: plan.onTimeDay)
+                return PlanDTO(c, currentVersion: plan.currentVersion, onTimeDay: plan.onTimeDay, span: plan.span)
             }
             return try .json(dto)
         }
@@ -133,7 +150,9 @@ enum CatalogRoutes {
                 throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(onTimeDay)")
             }
             let plan = body.catalog(version: 1)
+            let span = try Self.span(body.span)
             try validate(plan)
+            try validateDueDates(plan, span: span)
             let caller = try ctx.caller
             let dto = try ctx.db.withTransaction { conn -> PlanDTO in
                 if try CatalogStore.plan(conn, code: plan.code) != nil {
@@ -141,7 +160,8 @@ enum CatalogRoutes {
                                             errors: [FieldError(field: "code", message: "Código en uso.", found: plan.code)])
                 }
                 try CatalogStore.create(conn, plan, onTimeDay: onTimeDay, by: caller.personId)
-                return PlanDTO(plan, currentVersion: 1, onTimeDay: onTimeDay)
+                try CatalogStore.setSpan(conn, plan: plan.code, span: span)
+                return PlanDTO(plan, currentVersion: 1, onTimeDay: onTimeDay, span: span)
             }
             return try .json(dto, status: 201, headers: [("Location", "/v1/plans/\(plan.code)")])
         }
@@ -157,6 +177,7 @@ enum CatalogRoutes {
             if let d = body.onTimeDay, !(1...28).contains(d) {
                 throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(d)")
             }
+            let bodySpan = try Self.span(body.span)
             let caller = try ctx.caller
             let dto = try ctx.db.withTransaction { conn -> PlanDTO in
                 // The new version's progress is rebuilt at COMMIT (013): longer than a read may take.
@@ -172,6 +193,9 @@ enum CatalogRoutes {
                 let onTimeDay = body.onTimeDay ?? storedDay
                 let next = PlanDTO(code: code, name: body.name, stages: body.stages, phases: body.phases).catalog(version: current + 1)
                 try validate(next)
+                let span = try bodySpan ?? CatalogStore.plan(conn, code: code)?.span
+                try validateDueDates(next, span: span)
+                let previous = try CatalogStore.catalog(conn, code: code, version: current)
                 let kept = Set(next.milestones.map(\.code))
                 let orphaned = try CatalogStore.reportedMilestones(conn, plan: code).subtracting(kept).sorted()
                 if !orphaned.isEmpty {
@@ -182,10 +206,40 @@ enum CatalogRoutes {
                 try conn.execute("""
                     UPDATE plans SET current_version = \(current + 1), name = \(body.name), on_time_day = \(onTimeDay) WHERE code = \(code)
                     """)
-                return PlanDTO(next, currentVersion: current + 1, onTimeDay: onTimeDay)
+                try CatalogStore.setSpan(conn, plan: code, span: bodySpan)
+                // Removing the option is allowed: past reports keep their not_applicable (and their
+                // progress); the answer says how many reported values that concerns.
+                let removed = (previous?.milestones ?? []).filter { old in
+                    old.notApplicableAllowed && next.milestone(code: old.code)?.notApplicableAllowed == false
+                }.map(\.code)
+                let counts = try CatalogStore.notApplicableReports(conn, plan: code, codes: removed)
+                var dto = PlanDTO(next, currentVersion: current + 1, onTimeDay: onTimeDay, span: span)
+                dto.notApplicableRemoved = removed.map { PlanDTO.RuleChangeDTO(milestone: $0, notApplicableReports: counts[$0] ?? 0) }
+                return dto
             }
             return try .json(dto)
         }
+    }
+
+    /// A span as sent: both months, in order.
+    static func span(_ dto: PlanDTO.SpanDTO?) throws -> PlanSpan? {
+        guard let dto else { return nil }
+        guard dto.from <= dto.to else {
+            throw APIError.invalid(field: "span.to", "El fin de la vigencia (\(dto.to)) es anterior a su inicio (\(dto.from)).",
+                                   found: dto.to.description)
+        }
+        return PlanSpan(from: dto.from, to: dto.to)
+    }
+
+    /// A due date must fall inside the plan's span; a plan without a span takes no due dates.
+    static func validateDueDates(_ plan: PlanCatalog, span: PlanSpan?) throws {
+        let outside = ScheduleEngine.datesOutsideSpan(plan: plan, span: span)
+        guard !outside.isEmpty else { return }
+        let where_ = span.map { "fuera de la vigencia del plan (\($0.from) a \($0.to))" } ?? "pero el plan no tiene vigencia (span)"
+        throw APIError.invalid(outside.map { m in
+            FieldError(field: "phases[\(m.phaseCode)].milestones[\(m.code)].due_on",
+                       message: "El plazo del hito \(m.code) está \(where_).", found: m.dueOn?.description)
+        }, detail: "Hay plazos \(where_): \(outside.map(\.code).joined(separator: ", ")).")
     }
 
     /// Every violation becomes a field error naming the phase or milestone and the sum found.

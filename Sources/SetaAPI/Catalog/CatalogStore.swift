@@ -9,14 +9,16 @@ enum CatalogStore {
         var name: String
         var currentVersion: Int
         var onTimeDay: Int
+        /// The months the plan runs (vigencia); nil until the central team sets it.
+        var span: PlanSpan?
     }
 
     static func plans(_ conn: Connection) throws -> [PlanRow] {
-        try conn.query("SELECT code, name, current_version, on_time_day FROM plans ORDER BY code").rows.map(planRow)
+        try conn.query("SELECT code, name, current_version, on_time_day, to_char(span_from, 'YYYY-MM') AS span_from, to_char(span_to, 'YYYY-MM') AS span_to FROM plans ORDER BY code").rows.map(planRow)
     }
 
     static func plan(_ conn: Connection, code: String) throws -> PlanRow? {
-        try conn.query("SELECT code, name, current_version, on_time_day FROM plans WHERE code = \(code)").rows.first.map(planRow)
+        try conn.query("SELECT code, name, current_version, on_time_day, to_char(span_from, 'YYYY-MM') AS span_from, to_char(span_to, 'YYYY-MM') AS span_to FROM plans WHERE code = \(code)").rows.first.map(planRow)
     }
 
     /// The plan row, or a 404 naming it.
@@ -29,8 +31,11 @@ enum CatalogStore {
     }
 
     private static func planRow(_ r: Row) throws -> PlanRow {
-        PlanRow(code: try r.decode("code"), name: try r.decode("name"),
-                currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"))
+        let from = try r.decode("span_from", as: String?.self).flatMap(Period.init)
+        let to = try r.decode("span_to", as: String?.self).flatMap(Period.init)
+        return PlanRow(code: try r.decode("code"), name: try r.decode("name"),
+                       currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"),
+                       span: from.flatMap { f in to.map { PlanSpan(from: f, to: $0) } })
     }
 
     /// Plan versions are immutable once written (a trigger refuses updates and deletes), so a version read
@@ -81,11 +86,14 @@ enum CatalogStore {
                   weightInPlan: try r.decode("weight_in_plan"), position: try r.decode("position"))
         }
         let milestones = try conn.query("""
-            SELECT code, name, phase_code, weight_in_phase, position FROM plan_milestones
+            SELECT code, name, phase_code, weight_in_phase, position, not_applicable_allowed, due_on::text AS due_on
+              FROM plan_milestones
              WHERE plan_code = \(code) AND version = \(version) ORDER BY position
             """).rows.map { r in
             Milestone(code: try r.decode("code"), name: try r.decode("name"), phaseCode: try r.decode("phase_code"),
-                      weightInPhase: try r.decode("weight_in_phase"), position: try r.decode("position"))
+                      weightInPhase: try r.decode("weight_in_phase"), position: try r.decode("position"),
+                      notApplicableAllowed: try r.decode("not_applicable_allowed"),
+                      dueOn: try r.decode("due_on", as: String?.self).flatMap(CalendarDay.init))
         }
         return PlanCatalog(code: code, name: name, version: version, stages: stages, phases: phases, milestones: milestones)
     }
@@ -158,13 +166,40 @@ enum CatalogStore {
                    AS p(code, name, stage_code, weight, position)
             """)
         try conn.execute("""
-            INSERT INTO plan_milestones (plan_code, version, code, name, phase_code, weight_in_phase, position)
-            SELECT \(plan.code), \(plan.version), m.code, m.name, m.phase_code, m.weight::numeric, m.position
+            INSERT INTO plan_milestones (plan_code, version, code, name, phase_code, weight_in_phase, position,
+                                         not_applicable_allowed, due_on)
+            SELECT \(plan.code), \(plan.version), m.code, m.name, m.phase_code, m.weight::numeric, m.position,
+                   m.na_allowed, m.due_on::date
               FROM unnest(\(plan.milestones.map(\.code))::text[], \(plan.milestones.map(\.name))::text[],
                           \(plan.milestones.map(\.phaseCode))::text[], \(plan.milestones.map { "\($0.weightInPhase)" })::text[],
-                          \(plan.milestones.map(\.position))::int[])
-                   AS m(code, name, phase_code, weight, position)
+                          \(plan.milestones.map(\.position))::int[], \(plan.milestones.map(\.notApplicableAllowed))::boolean[],
+                          \(plan.milestones.map { $0.dueOn?.description })::text[])
+                   AS m(code, name, phase_code, weight, position, na_allowed, due_on)
             """)
+    }
+
+    /// Sets the plan's span (vigencia); nil leaves it as it is.
+    static func setSpan(_ conn: Connection, plan: String, span: PlanSpan?) throws {
+        guard let span else { return }
+        try conn.execute("""
+            UPDATE plans SET span_from = \(span.from.firstDayString)::date, span_to = \(span.to.firstDayString)::date
+             WHERE code = \(plan)
+            """)
+    }
+
+    /// How many reported milestone values say not_applicable, per milestone code: a correction that takes
+    /// the option away from a milestone answers with these counts (the reports stay as they were).
+    static func notApplicableReports(_ conn: Connection, plan: String, codes: [String]) throws -> [String: Int] {
+        guard !codes.isEmpty else { return [:] }
+        var out: [String: Int] = [:]
+        for r in try conn.query("""
+            SELECT milestone_code, count(*) AS n FROM report_milestones
+             WHERE plan_code = \(plan) AND status = 'not_applicable' AND milestone_code = ANY(\(codes)::text[])
+             GROUP BY milestone_code
+            """).rows {
+            out[try r.decode("milestone_code")] = try r.decode("n", as: Int.self)
+        }
+        return out
     }
 
     /// Milestone codes of the plan that reports reference: a correction may not drop them.

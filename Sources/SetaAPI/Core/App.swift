@@ -42,6 +42,9 @@ public final class SetaApp: @unchecked Sendable {
         ReportRoutes.register(&r)
         ProgressRoutes.register(&r)
         CutRoutes.register(&r)
+        ScheduleRoutes.register(&r)
+        AgendaRoutes.register(&r)
+        MeRoutes.register(&r)
         router = r
     }
 

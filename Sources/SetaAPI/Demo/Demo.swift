@@ -137,7 +137,8 @@ public enum Demo {
         let allEntities = byRegion.flatMap { $0.1 }
         for p in plans {
             let milestones = p.catalog.milestones
-            let optional = Set(milestones.filter { $0.name.contains("cuando aplique") || $0.name.contains("si aplica") }.map(\.code))
+            // Only the milestones the catalog lets be "no aplica" (Fase I H16 and H20) are ever reported so.
+            let optional = Set(milestones.filter(\.notApplicableAllowed).map(\.code))
             for e in allEntities {
                 let pace = 1 + rng.below(3)            // milestones advanced in a good month
                 let diligence = 70 + rng.below(30)     // percent of months reported

@@ -36,10 +36,11 @@ public struct ImportSummary: Codable, Sendable, Equatable {
 /// Decisions (see docs): `reported_at` (date, or date-time; Bogotá when it has no offset) becomes the
 /// report's first receipt when the import creates the report (timeliness of past months) and the time of
 /// the revisions; without it the import's time is used. The author of each revision is the person named
-/// by `advisor_email`, else whoever runs the import. An entity code of 4 or 1 digits gets its leading zero
+/// by `advisor_email`, else whoever runs the import. `not_applicable` is refused on a milestone whose
+/// current catalog does not allow it (same rule as the API). An entity code of 4 or 1 digits gets its leading zero
 /// back (spreadsheets drop it). The same (plan, entity, period, milestone) twice in one file is rejected.
 /// Imported rows carry no comment: a row that changes a month keeps that month's comment, and a
-/// regression (done → not started / in progress) is flagged in the history without requiring one.
+/// regression (done → not started / in progress / not applicable) is flagged in the history without requiring one.
 public enum ReportImport {
     static let requiredColumns = ["plan", "entity", "period", "milestone", "status"]
     static let optionalColumns = ["achieved_on", "evidence", "reported_at", "advisor_email"]
@@ -128,6 +129,8 @@ public enum ReportImport {
                      WHEN p.code IS NULL THEN ARRAY['plan', 'Plan desconocido: ' || r.plan]
                      WHEN e.code IS NULL THEN ARRAY['entity', 'Entidad territorial desconocida: ' || r.entity]
                      WHEN m.code IS NULL THEN ARRAY['milestone', 'El hito ' || r.milestone || ' no está en el catálogo vigente del plan ' || r.plan]
+                     WHEN r.status = 'not_applicable' AND NOT m.not_applicable_allowed
+                          THEN ARRAY['status', 'El hito ' || r.milestone || ' no admite not_applicable en el plan ' || r.plan]
                      WHEN r.period > \(currentMonth.firstDayString)::date THEN ARRAY['period', 'El periodo ' || to_char(r.period, 'YYYY-MM') || ' está en el futuro']
                      WHEN en.id IS NULL THEN ARRAY['entity', 'La entidad ' || r.entity || ' no está inscrita en el plan ' || r.plan || ' en ' || to_char(r.period, 'YYYY-MM')]
                      WHEN l.plan_code IS NOT NULL THEN ARRAY['period', 'El periodo ' || to_char(r.period, 'YYYY-MM') || ' está bloqueado: ' || l.reason]
@@ -265,7 +268,7 @@ public enum ReportImport {
             SELECT ch.plan, ch.entity, ch.period, ch.milestone, r.revision,
                    ch.prev_status, ch.status, ch.prev_achieved_on, ch.achieved_on,
                    ch.prev_evidence, ch.evidence, ch.prev_comment, ch.comment,
-                   COALESCE(ch.prev_status = 'done' AND ch.status IN ('not_started', 'in_progress'), false),
+                   COALESCE(ch.prev_status = 'done' AND ch.status <> 'done', false),
                    'import', COALESCE(ch.author_id, \(by)), COALESCE(ch.reported_at, \(now))
               FROM changed ch
               JOIN reports r ON r.plan_code = ch.plan AND r.entity_code = ch.entity AND r.period = ch.period

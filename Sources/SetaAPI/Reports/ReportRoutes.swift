@@ -114,6 +114,7 @@ enum ReportRoutes {
                                    message: "El hito \($0.code) no está en el catálogo vigente del plan \(plan.code).", found: $0.code)
                     }, detail: "Hay hitos que no pertenecen al plan \(plan.code).")
                 }
+                try refuseNotApplicable(writes, catalog: catalog)
                 // Catalog order, so revisions of one write are numbered in the plan's order.
                 let position = Dictionary(uniqueKeysWithValues: catalog.milestones.map { ($0.code, $0.position) })
                 writes.sort { (position[$0.code] ?? 0) < (position[$1.code] ?? 0) }
@@ -181,6 +182,20 @@ enum ReportRoutes {
             let next = items.count == limit ? items.last.map { String($0.id) } : nil
             return try .json(ListResponse(items: items, total: total, nextCursor: next))
         }
+    }
+
+    /// Only milestones whose catalog says so may be "no aplica" (the report's "cuando aplique" / "si aplica");
+    /// any other is a 422 naming it, and nothing is written.
+    static func refuseNotApplicable(_ writes: [MilestoneWrite], catalog: PlanCatalog) throws {
+        let refused = writes.filter { w in
+            w.value.status == .notApplicable && catalog.milestone(code: w.code)?.notApplicableAllowed != true
+        }
+        guard !refused.isEmpty else { return }
+        throw APIError.invalid(refused.map { w in
+            FieldError(field: "milestones[\(w.index)].status",
+                       message: "El hito \(w.code) («\(catalog.milestone(code: w.code)?.name ?? w.code)») no admite not_applicable en el plan \(catalog.code).",
+                       found: w.code)
+        }, detail: "El hito \(refused.map(\.code).joined(separator: ", ")) no admite «no aplica» en el plan \(catalog.code).")
     }
 
     /// The plan, entity and month of a report path; a malformed month is a 400 naming `period`.

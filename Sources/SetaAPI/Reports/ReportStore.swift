@@ -228,10 +228,12 @@ enum ReportStore {
         for m in milestones {
             let before = prior[m.code] ?? PriorValue(value: nil, sameMonth: false)
             if before.sameMonth && before.value == m.value { continue }
-            let regression = before.value?.status == .done && (m.value.status == .notStarted || m.value.status == .inProgress)
+            // done → not_applicable is a regression too: it takes the milestone's weight out of the entity's
+            // progress just as going back to not started does.
+            let regression = before.value?.status == .done && m.value.status != .done
             if regression && (m.value.comment ?? "").isEmpty {
                 errors.append(FieldError(field: "milestones[\(m.index)].comment",
-                                         message: "El hito \(m.code) estaba cumplido (done); volver a \(m.value.status.rawValue) exige un comentario que lo explique.",
+                                         message: "El hito \(m.code) estaba cumplido (done); pasar a \(m.value.status.rawValue) exige un comentario que lo explique.",
                                          found: m.code))
             }
             changes.append((m, before, regression))

@@ -14,6 +14,10 @@ public enum Seeder {
     public static let catalogFile = "catalog-gobierno-al-plan-2020.csv"
     public static let divipolaFile = "divipola-municipios.csv"
     public static let faseIIListFile = "gobierno-al-plan-fase2-2020-municipios.csv"
+    /// Which 2020 milestones may be "no aplica" and their legal due dates (provenance in Data/README.md).
+    public static let scheduleFile = "schedule-gobierno-al-plan-2020.csv"
+    /// The 2020 strategy ran through the calendar year; due dates must fall inside.
+    static let span2020 = PlanSpan(from: Period("2020-01")!, to: Period("2020-12")!)
 
     /// Where the shipped data lives: `SETA_REFERENCE_DATA`, `./Data`, or `Data/` beside or above the executable.
     public static func dataDirectory() -> URL? {
@@ -36,7 +40,13 @@ public enum Seeder {
     public static func seed(_ pool: ConnectionPool, dataDirectory: URL) throws -> Summary {
         let catalogText = try String(contentsOf: dataDirectory.appendingPathComponent(catalogFile), encoding: .utf8)
         let divipolaText = try String(contentsOf: dataDirectory.appendingPathComponent(divipolaFile), encoding: .utf8)
-        let plans = try CatalogCSV.parse(catalogText)
+        var plans = try CatalogCSV.parse(catalogText)
+        let scheduleURL = dataDirectory.appendingPathComponent(scheduleFile)
+        if FileManager.default.fileExists(atPath: scheduleURL.path) {
+            let schedule = try CSVReader.table(try String(contentsOf: scheduleURL, encoding: .utf8),
+                                               expectedHeader: ["plan_code", "milestone_code", "not_applicable_allowed", "due_on", "source"])
+            plans = try applySchedule(plans, schedule.records.map(\.fields))
+        }
         let divipola = try CSVReader.table(divipolaText, expectedHeader: ["dane_code", "municipality", "department_code", "department", "pnd_region"])
 
         return try pool.withTransaction { conn in
@@ -48,6 +58,7 @@ public enum Seeder {
                     throw APIError.invalid(field: v.field, "Catálogo de datos inválido: \(v.message)")
                 }
                 try CatalogStore.create(conn, plan, onTimeDay: 10, by: nil)
+                if plan.code.hasPrefix("gap-2020-") { try CatalogStore.setSpan(conn, plan: plan.code, span: span2020) }
                 summary.plansCreated += 1
             }
 
@@ -99,6 +110,25 @@ public enum Seeder {
                 """)
             return summary
         }
+    }
+
+    /// Writes the schedule file's rules into the catalog's milestones; an unknown milestone or date is an error.
+    static func applySchedule(_ plans: [PlanCatalog], _ rows: [[String]]) throws -> [PlanCatalog] {
+        var out = plans
+        for f in rows {
+            guard let p = out.firstIndex(where: { $0.code == f[0] }),
+                  let m = out[p].milestones.firstIndex(where: { $0.code == f[1] }) else {
+                throw APIError.invalid(field: scheduleFile, "Hito desconocido en el calendario: \(f[0]) \(f[1]).")
+            }
+            out[p].milestones[m].notApplicableAllowed = f[2] == "true"
+            if !f[3].isEmpty {
+                guard let day = CalendarDay(f[3]) else {
+                    throw APIError.invalid(field: scheduleFile, "Fecha inválida en el calendario: \(f[3]).")
+                }
+                out[p].milestones[m].dueOn = day
+            }
+        }
+        return out
     }
 
     /// DANE: Bogotá is a district; in Amazonas, Guainía and Vaupés the units that are not the listed
