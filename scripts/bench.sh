@@ -95,41 +95,18 @@ for i in 1 2 3 4 5; do
 done | awk '{printf "series right after a write: %.1f ms\n", $1*1000}'
 
 echo "== the regions statement through pgbench (16 clients, 10 s)"
-V=$("$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -At seta -c "SELECT current_version FROM plans WHERE code = 'gap-2020-f1'")
-cat > "$WORK/regions.sql" <<SQL
-WITH params AS (SELECT 'gap-2020-f1'::text AS plan),
-ent AS (SELECT en.entity_code FROM enrolled_at('gap-2020-f1', '2021-06-01'::date) en WHERE TRUE),
-prog AS (
-  SELECT ent.entity_code, CASE WHEN ep.entity_code IS NULL THEN z.total ELSE ep.total END AS total,
-         COALESCE(ep.phases, z.phases) AS phases, COALESCE(ep.completed, z.completed) AS completed,
-         COALESCE(ep.statuses, z.statuses) AS statuses
-    FROM ent CROSS JOIN zero_progress('gap-2020-f1', $V) z
-    LEFT JOIN entity_progress_heads h ON h.plan_code = 'gap-2020-f1' AND h.version = $V AND h.entity_code = ent.entity_code
-         AND h.first_month <= '2021-06-01'::date
-    LEFT JOIN entity_progress ep ON h.entity_code IS NOT NULL AND ep.plan_code = 'gap-2020-f1' AND ep.version = $V
-         AND ep.entity_code = ent.entity_code AND ep.month = LEAST('2021-06-01'::date, h.last_month)),
-grp AS (SELECT ent.entity_code, r.region_code AS gkey, rg.name AS gname FROM ent ent
-          JOIN entity_regions_at('2021-06-01'::date) r ON r.entity_code = ent.entity_code JOIN regions rg ON rg.code = r.region_code),
-rows_ AS (SELECT g.entity_code, e.name AS entity_name, p.total, p.phases, p.completed, g.gkey, g.gname
-            FROM grp g JOIN prog p ON p.entity_code = g.entity_code JOIN entities e ON e.code = g.entity_code),
-stats AS (SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax FROM rows_ r WINDOW w AS (PARTITION BY r.gkey)),
-share AS (SELECT r.gkey, ph.key AS phase, (100 * count(*) FILTER (WHERE (r.completed ->> ph.key)::boolean))::numeric / count(*) AS share
-            FROM rows_ r CROSS JOIN LATERAL jsonb_each(r.phases) ph WHERE jsonb_typeof(ph.value) <> 'null' GROUP BY r.gkey, ph.key),
-shares AS (SELECT gkey, array_agg(phase ORDER BY phase) AS share_phases, array_agg(share::text ORDER BY phase) AS share_values FROM share GROUP BY gkey)
-SELECT s.gkey, min(s.gname), count(*), count(s.total), avg(s.total)::text, count(*) FILTER (WHERE s.total = 100),
-       min(s.total)::text, max(s.total)::text,
-       array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin),
-       array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax),
-       (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10],
-       (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10],
-       COALESCE(sh.share_phases, '{}'), COALESCE(sh.share_values, '{}')
-  FROM stats s LEFT JOIN shares sh ON sh.gkey = s.gkey GROUP BY s.gkey, sh.share_phases, sh.share_values ORDER BY s.gkey;
-SQL
-PGB=$("$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U seta -c 16 -j 2 -T 10 -f "$WORK/regions.sql" seta 2>&1)
+# The exact statement the service sends (guard included), taken from PostgreSQL's log with its values inlined.
+"$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -q seta -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+curl -s -o /dev/null -H "$AUTH" "$R_REGIONS"
+"$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -q seta -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
+python3 scripts/capture_statement.py "$WORK/pg.log" > "$WORK/regions.sql"
+echo "regions statement: $(wc -c < "$WORK/regions.sql") bytes"
+PGB=$(PGOPTIONS="-c jit=off -c work_mem=32MB" "$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U seta -c 16 -j 2 -T 10 -f "$WORK/regions.sql" seta 2>&1)
 PGB_TPS=$(awk '/^tps/{print $3; exit}' <<<"$PGB"); PGB_LAT=$(awk '/latency average/{print $4}' <<<"$PGB")
 echo "pgbench regions statement: $PGB_TPS tps, average latency $PGB_LAT ms"
 python3 -c "print(f'service/pgbench ratio (regions): {float(\"$REG_RPS\")/float(\"$PGB_TPS\"):.2f}')"
-"$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta seta -c "EXPLAIN (ANALYZE, BUFFERS) $(cat "$WORK/regions.sql")" > "$WORK/regions.explain" 2>&1 || true
+PGOPTIONS="-c jit=off -c work_mem=32MB" "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta seta -c "EXPLAIN (ANALYZE, BUFFERS) $(sed "s/;$//" "$WORK/regions.sql")" > "$WORK/regions.explain" 2>&1 || true
 echo "regions statement, EXPLAIN ANALYZE: $(grep -E 'Execution Time|Planning Time' "$WORK/regions.explain" | tr '\n' ' ')"
 
 echo "== cut and export (national, gap-2020-f1, 2021-Q2)"

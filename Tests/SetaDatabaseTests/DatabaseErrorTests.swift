@@ -42,14 +42,16 @@ struct DatabaseErrorTests {
         #expect(!error("42P01").isUnavailable)
     }
 
-    @Test("lost connections, refused connections and server shutdowns count as unavailable")
+    @Test("lost connections, refused connections, server shutdowns, a full pool and a statement timeout count as unavailable")
     func unavailable() {
         #expect(DatabaseError(.connectionFailed, message: "x").isUnavailable)
         #expect(DatabaseError(.connectionLost, message: "x").isUnavailable)
         for state in ["57P01", "57P02", "57P03", "08006", "08001"] {
             #expect(DatabaseError(.query(sqlState: state), message: "x", sqlState: state).isUnavailable)
         }
-        #expect(!DatabaseError(.poolTimeout, message: "x").isUnavailable)
+        // Saturation is a 503 with Retry-After, never a 500 (issue 10).
+        #expect(DatabaseError(.poolTimeout, message: "x").isUnavailable)
+        #expect(DatabaseError(.query(sqlState: "57014"), message: "x", sqlState: "57014").isUnavailable)
         #expect(!DatabaseError(.decoding, message: "x").isUnavailable)
     }
 }
