@@ -13,6 +13,8 @@ import Darwin
 /// Every session runs with `TimeZone = UTC` and `DateStyle = ISO, YMD`, which `Date` decoding relies on.
 public final class Connection {
     private var handle: OpaquePointer?
+    /// Statements prepared on this session by `queryPrepared`, by SQL text.
+    private var preparedNames: [String: String] = [:]
 
     /// Opens a session. `conninfo` is a libpq connection string or `postgresql://` URL; when it names no
     /// `connect_timeout`, `limits.connectTimeoutSeconds` applies so a dead server fails fast.
@@ -89,6 +91,54 @@ public final class Connection {
         let result = try run(sql, file: file, line: line)
         defer { PQclear(result) }
         return Connection.copyRows(result)
+    }
+
+    /// Runs a query as a prepared statement of this session (prepared on first use): the same SQL text runs
+    /// again without being parsed and, once PostgreSQL settles on a generic plan, without being planned. For
+    /// the hot dashboard statements, whose text depends only on the route and the caller's kind of scope.
+    @discardableResult
+    public func queryPrepared(_ sql: SQL, file: String = #fileID, line: Int = #line) throws -> QueryResult {
+        let text = sql.text
+        let handle = try openHandle(query: text, file: file, line: line)
+        if preparedNames[text] == nil {
+            if preparedNames.count >= 64 {
+                // Bounded: a session never accumulates statements without limit.
+                try execute("DEALLOCATE ALL", file: file, line: line)
+                preparedNames.removeAll()
+            }
+            let name = "seta_\(preparedNames.count + 1)"
+            try Connection.refuseNUL(text, what: "the SQL text", query: text, file: file, line: line)
+            let result = PQprepare(handle, name, text, Int32(sql.bindings.count), nil)
+            defer { if let result { PQclear(result) } }
+            try check(result, query: text, file: file, line: line)
+            preparedNames[text] = name
+        }
+        let name = preparedNames[text]!
+        let bindings = sql.bindings
+        for (position, value) in bindings.enumerated() {
+            if let value {
+                try Connection.refuseNUL(value, what: "parameter $\(position + 1)", query: text, file: file, line: line)
+            }
+        }
+        let cValues = bindings.map { $0.map { strdup($0) } ?? nil }
+        defer { cValues.forEach { free($0) } }
+        let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }
+        let result = pointers.withUnsafeBufferPointer { values in
+            PQexecPrepared(handle, name, Int32(bindings.count), values.baseAddress, nil, nil, 0)
+        }
+        do {
+            try check(result, query: text, file: file, line: line)
+        } catch let error as DatabaseError {
+            if let result { PQclear(result) }
+            // 26000: the statement is gone (DEALLOCATE or DISCARD ran on the session): prepare it again.
+            if error.sqlState == "26000" {
+                preparedNames.removeAll()
+                return try queryPrepared(sql, file: file, line: line)
+            }
+            throw error
+        }
+        defer { PQclear(result) }
+        return Connection.copyRows(result!)
     }
 
     /// Runs a command with bound parameters and returns the number of rows it affected.

@@ -117,6 +117,21 @@ struct ConnectionTests {
         }
     }
 
+    @Test("a prepared query runs again with new values, and is prepared anew after the session forgot it")
+    func preparedQueriesAreReused() throws {
+        let database = try TestDatabase.make()
+        try database.pool.withConnection { connection in
+            let first = try connection.queryPrepared("SELECT \(2)::int * 3 AS n").rows[0].decode("n", as: Int.self)
+            let second = try connection.queryPrepared("SELECT \(5)::int * 3 AS n").rows[0].decode("n", as: Int.self)
+            #expect(first == 6 && second == 15)
+            #expect(try connection.query("SELECT count(*)::int AS n FROM pg_prepared_statements").rows[0].decode("n", as: Int.self) == 1)
+            try connection.execute("DEALLOCATE ALL")
+            #expect(try connection.queryPrepared("SELECT \(7)::int * 3 AS n").rows[0].decode("n", as: Int.self) == 21)
+            #expect(throws: DatabaseError.self) { try connection.queryPrepared("SELECT 1 / \(0)::int AS n") }
+            #expect(try connection.queryPrepared("SELECT \(1)::int AS n").rows[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
     @Test("execute returns the number of rows affected")
     func executeCountsRows() throws {
         let database = try TestDatabase.make()

@@ -54,7 +54,7 @@ struct StatementGuard: Sendable {
 
     /// The data rows of a wrapped statement, or `StaleHint`.
     func rows(_ conn: Connection, _ data: SQL) throws -> [Row] {
-        let rows = try conn.query(wrap(data)).rows
+        let rows = try conn.queryPrepared(wrap(data)).rows
         guard let first = rows.first, try first.decode("guard_auth_ok", as: Bool.self),
               try first.decode("guard_catalog_ok", as: Bool.self) else {
             throw StaleHint()

@@ -100,7 +100,8 @@ enum ProgressStore {
     static func progressRows(plan: String, version: Int, month: SQL, entCTE: String = "ent", perMonth: Bool = false) -> SQL {
         let e = SQL(unsafe: entCTE)
         // Per month, `ent` carries `pm`, the month already resolved against the horizon (once per month, not per row).
-        let at: SQL = perMonth ? SQL(unsafe: "\(entCTE).pm") : "progress_month(\(plan), \(month))"
+        // A scalar subquery: PostgreSQL computes it once (an InitPlan), not once per probed row.
+        let at: SQL = perMonth ? SQL(unsafe: "\(entCTE).pm") : "(SELECT progress_month(\(plan), \(month)))"
         let monthCol: SQL = perMonth ? SQL(unsafe: "\(entCTE).month, ") : ""
         return """
             SELECT \(monthCol)\(e).entity_code,
