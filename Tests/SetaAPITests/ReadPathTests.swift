@@ -73,4 +73,32 @@ struct ReadPathTests {
         #expect(after.status == 200)
         #expect(Self.keys(after) == ["pacifico"])
     }
+
+    @Test("a scoped reader's whole-country group is named by the scope, never Nacional; the central team keeps Nacional")
+    func scopedGroupsAreNamedByTheScope() throws {
+        let h = try APIHarness()
+        try h.database.pool.withConnection { conn in
+            try conn.execute("INSERT INTO enrollments (plan_code, entity_code, from_period) SELECT 'gap-2020-f1', code, DATE '2020-01-01' FROM entities")
+        }
+        let advisor = try h.person(role: "advisor", name: "Asesora", email: "asesora@dnp.gov.co")
+        try h.database.pool.withConnection { conn in
+            try conn.execute("""
+                INSERT INTO assignments (plan_code, entity_code, person_id, from_period)
+                SELECT 'gap-2020-f1', code, \(advisor.id), DATE '2020-01-01' FROM entities ORDER BY code LIMIT 3
+                """)
+        }
+        let coordinator = try h.person(role: "coordinator", name: "Coordinador", email: "coordinador@dnp.gov.co", regions: ["caribe"])
+        func national(_ token: String) throws -> (key: String, name: String, count: Int) {
+            let r = Self.get(h.app, "/v1/progress/national?plan=gap-2020-f1&as_of=2021-06", token: token)
+            guard case .bytes(let body) = r.body, let json = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+                  let item = (json["items"] as? [[String: Any]])?.first else { return ("", "", 0) }
+            return (item["key"] as? String ?? "", item["name"] as? String ?? "", item["entity_count"] as? Int ?? 0)
+        }
+        let mine = try national(advisor.token)
+        #expect(mine.key == "scope" && mine.name == "Mis entidades" && mine.count == 3)
+        let region = try national(coordinator.token)
+        #expect(region.key == "scope" && region.name == "Región Caribe")
+        let everyone = try national(h.centralToken)
+        #expect(everyone.key == "national" && everyone.name == "Nacional" && everyone.count == 1_155)
+    }
 }

@@ -9,9 +9,13 @@ enum GroupKind: String, CaseIterable, Sendable {
     case entityTypes = "entity-types"
 
     /// SQL selecting (entity_code, gkey, gname) for the entities of `ent`; values bound, month as $m.
-    func membership(month: SQL, source: SQL = "ent") -> SQL {
+    func membership(month: SQL, source: SQL = "ent", principal: Principal? = nil) -> SQL {
         switch self {
         case .national:
+            // A reader who sees only part of the country gets one group named by that scope, never "Nacional".
+            if let p = principal, let scope = GroupKind.scopeLabel(p) {
+                return "SELECT ent.entity_code, 'scope'::text AS gkey, (\(scope))::text AS gname FROM \(source) ent"
+            }
             return "SELECT ent.entity_code, 'national'::text AS gkey, 'Nacional'::text AS gname FROM \(source) ent"
         case .regions:
             return """
@@ -40,6 +44,29 @@ enum GroupKind: String, CaseIterable, Sendable {
                    AND a.from_period <= \(month) AND (a.to_period IS NULL OR a.to_period >= \(month))
                   JOIN people p ON p.id = a.person_id JOIN partners pa ON pa.code = p.partner_code
                 """
+        }
+    }
+}
+
+extension GroupKind {
+    /// The name of a restricted reader's whole scope (SQL text expression), or nil for readers who see every
+    /// entity: an advisor's "Mis entidades", a coordinator's regions, a viewer's regions or partner.
+    static func scopeLabel(_ p: Principal) -> SQL? {
+        switch p.role {
+        case .central:
+            return nil
+        case .advisor:
+            return "'Mis entidades'"
+        case .coordinator:
+            return "(SELECT COALESCE(string_agg(r.name, ', ' ORDER BY r.name), 'Mis regiones') FROM regions r WHERE r.code = ANY(\(p.regions)::text[]))"
+        case .viewer:
+            if !p.regions.isEmpty {
+                return "(SELECT string_agg(r.name, ', ' ORDER BY r.name) FROM regions r WHERE r.code = ANY(\(p.regions)::text[]))"
+            }
+            if p.limitedToPartner, let partner = p.partnerCode {
+                return "(SELECT COALESCE(max(pa.name), \(partner)) FROM partners pa WHERE pa.code = \(partner))"
+            }
+            return nil
         }
     }
 }
@@ -251,7 +278,7 @@ enum ProgressStore {
         sql.append(", prog AS (")
         sql.append(progressRows(plan: plan, version: version, month: m))
         sql.append("), grp AS (")
-        sql.append(kind.membership(month: m))
+        sql.append(kind.membership(month: m, principal: principal))
         sql.append("""
             ), rows_ AS (
               SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, g.gkey, g.gname
@@ -283,7 +310,8 @@ enum ProgressStore {
         sql.append(progressRows(plan: plan, version: version, month: "ent_all.month", entCTE: "ent_all", perMonth: true))
         sql.append("), grp AS (SELECT mo.month, g.* FROM months mo CROSS JOIN LATERAL (")
         // The membership SQL reads the entities of `ent`; here, those of the month at hand.
-        sql.append(kind.membership(month: mo, source: "(SELECT entity_code FROM ent_all WHERE ent_all.month = mo.month)"))
+        sql.append(kind.membership(month: mo, source: "(SELECT entity_code FROM ent_all WHERE ent_all.month = mo.month)",
+                                   principal: principal))
         sql.append("""
             ) g), rows_ AS (
               SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc,
