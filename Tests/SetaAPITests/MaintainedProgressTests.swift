@@ -175,6 +175,23 @@ struct MaintainedProgressTests {
             }
         }
         compared += try Self.expectAgreement(db, plan: plan, enrolled: enrolled, step: "end")
+        // A series in one statement gives, month by month, what the single-month roll-up gives.
+        for kind in [GroupKind.national, .regions, .departments] {
+            let from = Period("2019-11")!, to = Period("2021-03")!
+            let series = try db.pool.withConnection { conn in
+                try ProgressStore.groupSeries(conn, kind: kind, plan: plan.code, version: plan.version, from: from, to: to,
+                                              principal: Self.central, filter: ProgressFilter())
+            }
+            #expect(series.count == Period.months(from: from, to: to).count)
+            for point in series {
+                let single = try db.pool.withConnection { conn in
+                    try ProgressStore.groups(conn, kind: kind, plan: plan.code, version: plan.version, month: Period(point.period)!,
+                                             principal: Self.central, filter: ProgressFilter())
+                }
+                #expect(point.groups.map(\.key) == single.map(\.key), "\(kind) keys in \(point.period)")
+                #expect(point.groups.map(\.summary) == single.map(\.summary), "\(kind) figures in \(point.period)")
+            }
+        }
         // Only the current version's rows are kept, and only for entities with reports.
         let stray = try db.pool.withConnection { conn in
             try conn.query("""

@@ -236,10 +236,11 @@ enum ProgressRoutes {
             let prev = month.previous.firstDayString
             var sql = ProgressStore.entitiesCTE(plan: catalog.code, month: month, principal: g.principal, filter: f)
             sql.append(", cur AS (")
-            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(m)::date"))
+            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(m)::date", statuses: false))
             // The previous month counts the entities that were enrolled then, as its own dashboard did.
             sql.append("), ent_prev AS (SELECT entity_code FROM ent WHERE entity_code IN (SELECT x.entity_code FROM enrolled_at(\(catalog.code), \(prev)::date) x)), prv AS (")
-            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(prev)::date", entCTE: "ent_prev"))
+            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(prev)::date", entCTE: "ent_prev",
+                                                  statuses: false))
             sql.append("""
                 ),
                 asg AS (

@@ -124,17 +124,21 @@ enum ProgressStore {
     /// Rows are read at the earlier of `month` and the plan's horizon (nothing is reported after it) in one
     /// index range scan; an entity with no row there has no report up to that month: zero progress.
     /// `ent` may carry a `month` column (series): pass `perMonth` and the rows keep it.
-    static func progressRows(plan: String, version: Int, month: SQL, entCTE: String = "ent", perMonth: Bool = false) -> SQL {
+    static func progressRows(plan: String, version: Int, month: SQL, entCTE: String = "ent", perMonth: Bool = false,
+                             passThrough: String = "", statuses: Bool = true) -> SQL {
         let e = SQL(unsafe: entCTE)
         // Per month, `ent` carries `pm`, the month already resolved against the horizon (once per month, not per row).
-        // A scalar subquery: PostgreSQL computes it once (an InitPlan), not once per probed row.
+        // Otherwise a scalar subquery: PostgreSQL computes it once (an InitPlan), not once per probed row.
         let at: SQL = perMonth ? SQL(unsafe: "\(entCTE).pm") : "(SELECT progress_month(\(plan), \(month)))"
-        let monthCol: SQL = perMonth ? SQL(unsafe: "\(entCTE).month, ") : ""
+        var extra = perMonth ? "\(entCTE).month, " : ""
+        if !passThrough.isEmpty { extra += passThrough + ", " }
+        // Roll-ups never read the statuses: leaving them out keeps the rows narrow through joins and sorts.
+        let statusColumn = statuses ? ", COALESCE(ep.statuses, z.statuses) AS statuses" : ""
         return """
-            SELECT \(monthCol)\(e).entity_code,
+            SELECT \(unsafe: extra)\(e).entity_code,
                    CASE WHEN ep.entity_code IS NULL THEN z.total ELSE ep.total END AS total,
-                   COALESCE(ep.phase_progress, z.phase_progress) AS pp, COALESCE(ep.phase_completed, z.phase_completed) AS pc,
-                   COALESCE(ep.statuses, z.statuses) AS statuses
+                   COALESCE(ep.phase_progress, z.phase_progress) AS pp, COALESCE(ep.phase_completed, z.phase_completed) AS pc
+                   \(unsafe: statusColumn)
               FROM \(e)
              CROSS JOIN zero_progress(\(plan), \(version)) z
               LEFT JOIN entity_progress ep
@@ -276,7 +280,7 @@ enum ProgressStore {
         let m: SQL = "\(month.firstDayString)::date"
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append(", prog AS (")
-        sql.append(progressRows(plan: plan, version: version, month: m))
+        sql.append(progressRows(plan: plan, version: version, month: m, statuses: false))
         sql.append("), grp AS (")
         sql.append(kind.membership(month: m, principal: principal))
         sql.append("""
@@ -306,18 +310,18 @@ enum ProgressStore {
               SELECT mo.month, mo.pm, v.entity_code FROM months mo CROSS JOIN LATERAL (
             """
         sql.append(enrolledVisible(plan: plan, month: mo, principal: principal, filter: filter))
-        sql.append(") v), prog AS (")
-        sql.append(progressRows(plan: plan, version: version, month: "ent_all.month", entCTE: "ent_all", perMonth: true))
-        sql.append("), grp AS (SELECT mo.month, g.* FROM months mo CROSS JOIN LATERAL (")
-        // The membership SQL reads the entities of `ent`; here, those of the month at hand.
+        // Membership first (the months' entities in their groups), then each row's progress, carrying the group.
+        sql.append(") v), grp AS (SELECT mo.month, mo.pm, g.* FROM months mo CROSS JOIN LATERAL (")
         sql.append(kind.membership(month: mo, source: "(SELECT entity_code FROM ent_all WHERE ent_all.month = mo.month)",
                                    principal: principal))
+        sql.append(") g), prog AS (")
+        sql.append(progressRows(plan: plan, version: version, month: "grp.month", entCTE: "grp", perMonth: true,
+                                passThrough: "grp.gkey, grp.gname", statuses: false))
         sql.append("""
-            ) g), rows_ AS (
-              SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc,
-                     to_char(g.month, 'YYYY-MM') || '|' || g.gkey AS gkey, g.gname
-                FROM grp g JOIN prog p ON p.entity_code = g.entity_code AND p.month = g.month
-                JOIN entities e ON e.code = g.entity_code
+            ), rows_ AS (
+              SELECT p.entity_code, e.name AS entity_name, p.total, p.pp, p.pc,
+                     to_char(p.month, 'YYYY-MM') || '|' || p.gkey AS gkey, p.gname
+                FROM prog p JOIN entities e ON e.code = p.entity_code
             )
             """)
         sql.append(rollUp(phaseCount: codes.count, phaseCodes: codes))
@@ -387,7 +391,7 @@ enum ProgressStore {
             sql.append(", ent2 AS (SELECT entity_code FROM ent)")
         }
         sql.append(", prog AS (")
-        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", entCTE: "ent2"))
+        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", entCTE: "ent2", statuses: false))
         sql.append("""
             )
             SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
