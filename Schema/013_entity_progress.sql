@@ -247,4 +247,24 @@ RETURNS date LANGUAGE sql STABLE AS $$
     SELECT LEAST(p_month, COALESCE((SELECT horizon FROM progress_horizons WHERE plan_code = p_plan), p_month))
 $$;
 
+-- The oracle in SQL, for tests and live checks: how many maintained rows of the plan differ from a computation
+-- from scratch (missing, extra or different). 0 means the writes kept every row exact.
+CREATE FUNCTION progress_rows_drift(p_plan text)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+    WITH v AS (SELECT current_version AS version FROM plans WHERE code = p_plan),
+    fresh AS (
+        SELECT c.* FROM v, compute_entity_progress(p_plan, v.version,
+               ARRAY(SELECT DISTINCT r.entity_code FROM report_milestones r WHERE r.plan_code = p_plan),
+               '-infinity'::date,
+               COALESCE((SELECT horizon FROM progress_horizons WHERE plan_code = p_plan), '-infinity'::date)) c
+    ),
+    kept AS (
+        SELECT ep.* FROM entity_progress ep, v WHERE ep.plan_code = p_plan AND ep.version = v.version
+    )
+    SELECT count(*) FROM fresh f FULL JOIN kept k ON k.entity_code = f.entity_code AND k.month = f.month
+     WHERE f.entity_code IS NULL OR k.entity_code IS NULL
+        OR f.total IS DISTINCT FROM k.total OR f.phase_progress IS DISTINCT FROM k.phase_progress
+        OR f.phase_completed IS DISTINCT FROM k.phase_completed OR f.statuses IS DISTINCT FROM k.statuses
+$$;
+
 SELECT rebuild_plan_progress(code) FROM plans;

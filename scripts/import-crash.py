@@ -121,7 +121,17 @@ def after_kill(db, before, backend, killed_at, failures, orphan_limit=120.0):
     print("  after the kill: " + fmt(final))
     if final != before:
         failures.append("the killed import left rows behind: %s -> %s" % (before, final))
+    check_progress(db, failures, "after the kill")
     return final
+
+
+def check_progress(db, failures, label):
+    """The maintained progress rows (Schema/013) equal a computation from scratch: reports and their progress
+    commit in one transaction, so a kill between them cannot exist."""
+    drift = str(ls.psql_value(db, "SELECT sum(progress_rows_drift(code)) FROM plans")).strip()
+    print("  %s: maintained progress rows differing from a computation from scratch: %s" % (label, drift))
+    if drift != "0":
+        failures.append("%s: %s maintained progress rows differ from a computation from scratch" % (label, drift))
 
 
 def check_rerun(db, base_counts, rows, ok, summary, failures, label):
@@ -134,6 +144,7 @@ def check_rerun(db, base_counts, rows, ok, summary, failures, label):
     if final[1] - base_counts[1] != rows or final[3] - base_counts[3] != rows:
         failures.append("%s: milestone values grew by %d and import revisions by %d, expected %d"
                         % (label, final[1] - base_counts[1], final[3] - base_counts[3], rows))
+    check_progress(db, failures, "%s after the second run" % label)
 
 
 def cli_crash(args, failures):

@@ -1,6 +1,7 @@
 // The progress rows maintained by writes (Schema/013) equal a from-scratch computation by the pure engine,
 // for every entity at every month, after random sequences of writes of every kind.
 import Foundation
+import Synchronization
 import Testing
 @testable import SetaAPI
 import SetaDatabase
@@ -235,5 +236,52 @@ struct MaintainedProgressTests {
         }
         let after = try db.pool.withConnection { try $0.query("SELECT md5(string_agg(ep::text, ',' ORDER BY month)) AS h FROM entity_progress ep").rows[0].decode("h", as: String.self) }
         #expect(before == after)
+    }
+
+    @Test("eight writers at once on the same entities and months leave every maintained row exact")
+    func concurrentWritersKeepRowsExact() throws {
+        let db = try TestDatabase.make(template: APIHarness.seededTemplate, maxConnections: 9)
+        defer { db.drop() }
+        var rng = DemoRandom(seed: 99)
+        let plan = ProgressCrossCheckTests.randomPlan(92, &rng)
+        let entities = try db.pool.withConnection { conn in
+            try conn.query("SELECT code FROM entities ORDER BY md5(code) LIMIT 3").rows.map { try $0.decode("code", as: String.self) }
+        }
+        try db.pool.withTransaction { conn in
+            try CatalogStore.create(conn, plan, onTimeDay: 10, by: nil)
+            try conn.execute("INSERT INTO enrollments (plan_code, entity_code, from_period) SELECT \(plan.code), unnest(\(entities)::text[]), DATE '2020-01-01'")
+        }
+        let months = Period.months(from: Period("2020-01")!, to: Period("2021-12")!)
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { w in
+            var r = DemoRandom(seed: UInt64(1_000 + w))
+            for _ in 0..<12 {
+                let e = entities[r.below(entities.count)], mo = months[r.below(months.count)]
+                let m = plan.milestones[r.below(plan.milestones.count)].code
+                let status = ["done", "in_progress", "not_applicable", "not_started"][r.below(4)]
+                do {
+                    try db.pool.withRetryingTransaction(isolation: .readCommitted) { conn in
+                        try conn.execute("""
+                            INSERT INTO reports (plan_code, entity_code, period, revision, first_received_at, updated_at)
+                            VALUES (\(plan.code), \(e), \(mo.firstDayString)::date, 1, now(), now())
+                            ON CONFLICT (plan_code, entity_code, period) DO UPDATE SET revision = reports.revision + 1
+                            """)
+                        try conn.execute("""
+                            INSERT INTO report_milestones (plan_code, entity_code, period, milestone_code, status, revision, updated_at)
+                            VALUES (\(plan.code), \(e), \(mo.firstDayString)::date, \(m), \(status), 1, now())
+                            ON CONFLICT (plan_code, entity_code, milestone_code, period) DO UPDATE SET status = EXCLUDED.status
+                            """)
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        let drift = try db.pool.withConnection { try $0.query("SELECT progress_rows_drift(\(plan.code)) AS n").rows[0].decode("n", as: Int.self) }
+        #expect(drift == 0)
+        var enrolled: [String: ClosedRange<Period>] = [:]
+        for e in entities { enrolled[e] = Period("2020-01")!...Period("2099-12")! }
+        _ = try Self.expectAgreement(db, plan: plan, enrolled: enrolled, step: "after concurrent writers")
     }
 }

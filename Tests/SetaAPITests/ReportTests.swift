@@ -306,6 +306,8 @@ struct ReportTests {
         }
         #expect(try h.count("SELECT revision FROM reports WHERE entity_code = '05001'") == writers)
         #expect(try h.count("SELECT count(*) FROM report_milestones WHERE entity_code = '05001'") == 22)
+        // The maintained progress rows equal a computation from scratch after all fifty.
+        #expect(try h.count("SELECT progress_rows_drift('gap-2020-f1')") == 0)
     }
 }
 
