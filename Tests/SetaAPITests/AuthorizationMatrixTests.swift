@@ -126,7 +126,7 @@ struct AuthorizationMatrixTests {
             ("POST /v1/plans/{plan}/enrollments/{entity}/end", Case(method: "POST", path: "/v1/plans/\(plan)/enrollments/76001/end", body: "{\"to\": \"2021-12\"}", expect: Self.centralOnly(.admitted))),
             ("POST /v1/imports/enrollments", Case(method: "POST", path: "/v1/imports/enrollments?dry_run=true", body: "plan,entity,from\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
             ("POST /v1/imports/assignments", Case(method: "POST", path: "/v1/imports/assignments?dry_run=true", body: "plan,entity,advisor_email,from\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
-            ("POST /v1/imports/fase2-list", Case(method: "POST", path: "/v1/imports/fase2-list?dry_run=true", body: "municipio,departamento\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
+            ("POST /v1/imports/fase2-list", Case(method: "POST", path: "/v1/imports/fase2-list", body: "municipio,departamento\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
             // Last: a cut locks months.
             ("POST /v1/cuts", Case(method: "POST", path: "/v1/cuts", body: "{\"plan\": \"\(plan)\", \"period\": \"2021-03\", \"label\": \"Corte matriz\"}", expect: Self.centralOnly(.admitted))),
         ]

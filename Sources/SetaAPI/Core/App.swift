@@ -59,8 +59,7 @@ public final class SetaApp: @unchecked Sendable {
             case .notFound:
                 throw APIError.notFound("No existe el recurso \(request.path).")
             case .methodNotAllowed(let allowed):
-                throw APIError(status: 405, title: "Method Not Allowed",
-                               detail: "El método \(request.method) no se admite aquí; use \(allowed.joined(separator: ", ")).",
+                throw APIError(status: 405, detail: "El método \(request.method) no se admite aquí; use \(allowed.joined(separator: ", ")).",
                                headers: [("Allow", allowed.joined(separator: ", "))])
             case .found(let route, let params):
                 routeName = route.pattern
@@ -68,6 +67,8 @@ public final class SetaApp: @unchecked Sendable {
                 if route.requiresAuth {
                     context.principal = try Auth.authenticate(context)
                 }
+                // The one place query parameters are checked: a typo or a repeat is refused, never ignored.
+                try QueryParameter.check(context.queryItems, declared: route.query)
                 response = try render(route.handler(context), context: context)
             }
         } catch {
@@ -143,8 +144,7 @@ public final class SetaApp: @unchecked Sendable {
             apiError = SetaApp.map(e, context: context, log: configuration.log)
         default:
             configuration.log.event("error", "unhandled error", ["request_id": context.requestId, "error": String(describing: error)])
-            apiError = APIError(status: 500, title: "Internal Server Error",
-                                detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
+            apiError = APIError(status: 500, detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
         }
         var headers = HTTPHeaders([("Content-Type", "application/problem+json")])
         for (k, v) in apiError.headers { headers.add(k, v) }
@@ -171,7 +171,7 @@ public final class SetaApp: @unchecked Sendable {
             return .conflict("El recurso ya existe (conflicto de unicidad).")
         }
         if e.isSerializationFailure {
-            return APIError(status: 503, title: "Service Unavailable", detail: "Conflicto de concurrencia; intente de nuevo.",
+            return APIError(status: 503, detail: "Conflicto de concurrencia; intente de nuevo.",
                             headers: [("Retry-After", "1")])
         }
         if e.isCheckViolation || e.isForeignKeyViolation || e.sqlState == "23502" {
@@ -184,7 +184,6 @@ public final class SetaApp: @unchecked Sendable {
             return .badRequest("Un valor de la solicitud no es válido para la base de datos.")
         }
         log.event("error", "database error", ["request_id": context.requestId, "error": e.debugDescription])
-        return APIError(status: 500, title: "Internal Server Error",
-                        detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
+        return APIError(status: 500, detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
     }
 }

@@ -286,7 +286,7 @@ enum ImportRoutes {
         do {
             table = try CSVReader.table(text, expectedHeader: nil)
         } catch {
-            throw APIError(status: 400, title: "Bad Request", detail: "CSV mal formado: \(error.description).",
+            throw APIError(status: 400, detail: "CSV mal formado: \(error.description).",
                            errors: [FieldError(field: "line[\(error.line)]" + (error.field.map { ".\($0)" } ?? ""), message: error.message)])
         }
         var column: [String: Int] = [:]
@@ -305,12 +305,10 @@ enum ImportRoutes {
             errors.append(FieldError(field: "line[1].\(name)", message: "Falta la columna `\(name)`."))
         }
         if !errors.isEmpty {
-            throw APIError(status: 400, title: "Bad Request",
-                           detail: "El encabezado del CSV debe ser `\(columns.joined(separator: ","))`.", errors: errors)
+            throw APIError(status: 400, detail: "El encabezado del CSV debe ser `\(columns.joined(separator: ","))`.", errors: errors)
         }
         if table.records.count > TerritoryLimits.maxImportRows {
-            throw APIError(status: 413, title: "Content Too Large",
-                           detail: "Se admiten hasta \(TerritoryLimits.maxImportRows) filas por importación; divida el archivo.")
+            throw APIError(status: 413, detail: "Se admiten hasta \(TerritoryLimits.maxImportRows) filas por importación; divida el archivo.")
         }
         if table.records.isEmpty {
             throw APIError.invalid(field: "line[2]", "El CSV no tiene filas de datos.")
@@ -330,8 +328,7 @@ enum ImportRoutes {
         }
         guard let dir = Seeder.dataDirectory(),
               let text = try? String(contentsOf: dir.appendingPathComponent(Seeder.faseIIListFile), encoding: .utf8) else {
-            throw APIError(status: 500, title: "Internal Server Error",
-                           detail: "No se encontró la lista oficial \(Seeder.faseIIListFile) en el directorio de datos; envíela como text/csv.")
+            throw APIError(status: 500, detail: "No se encontró la lista oficial \(Seeder.faseIIListFile) en el directorio de datos; envíela como text/csv.")
         }
         return try csvTable(text, columns: nameListColumns, optional: [])
     }
