@@ -161,4 +161,20 @@ struct StrictContractTests {
         #expect(try h.call("GET", "/v1/plans?x=1").json["title"] as? String == "Solicitud incorrecta")
         #expect(try h.call("DELETE", "/v1/plans").json["title"] as? String == "Método no permitido")
     }
+
+    @Test("advisor ids are integers in the ranking, and the advisors group is in numeric order of id")
+    func advisorIdsAreNumbers() throws {
+        let h = try APIHarness()
+        _ = try Demo.load(h.database.pool, seed: 3, log: .silent)
+        let ranking = try h.call("GET", "/v1/rankings/advisors?plan=gap-2020-f1&period=2021-06")
+        let rows = try #require(ranking.json["items"] as? [[String: Any]])
+        #expect(!rows.isEmpty)
+        #expect(rows.allSatisfy { ($0["advisor"] as? [String: Any])?["id"] is Int }, "\(ranking.text.prefix(300))")
+        let groups = try h.call("GET", "/v1/progress/advisors?plan=gap-2020-f1&as_of=2021-06")
+        let keys = try #require(groups.json["items"] as? [[String: Any]]).compactMap { $0["key"] as? String }
+        let ids = keys.compactMap { Int($0) }
+        #expect(ids.count == keys.count && ids.count > 10)
+        #expect(ids == ids.sorted(), "\(keys)")
+        #expect(ids.last.map { String($0).count } ?? 0 > ids.first.map { String($0).count } ?? 0, "ids of more than one length")
+    }
 }

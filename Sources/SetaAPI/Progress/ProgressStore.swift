@@ -128,6 +128,7 @@ enum ProgressStore {
         try conn.query("SELECT ensure_progress_snapshot(\(plan), \(version), \(month.firstDayString)::date) AS stamp")
     }
 
+    /// Groups in key order; keys that are numbers (advisor ids) in numeric order (9, 10, 100), not as text.
     static func decodeGroups(_ rows: [Row]) throws -> [GroupResult] {
         try rows.map { r in
             let phases: [String] = try r.decode("share_phases")
@@ -143,6 +144,9 @@ enum ProgressStore {
                 lowest: try r.decode("lowest", as: [String]?.self) ?? [],
                 highest: try r.decode("highest", as: [String]?.self) ?? [])
             return GroupResult(key: try r.decode("gkey"), name: try r.decode("gname", as: String?.self) ?? "", summary: summary)
+        }.sorted { a, b in
+            if let x = Int64(a.key), let y = Int64(b.key) { return x < y }
+            return a.key < b.key
         }
     }
 
