@@ -106,7 +106,7 @@ run_pass() {
     schemathesis --config-file "$config" run openapi.yaml \
       --url "$BASE_URL" \
       --header "Authorization: Bearer $token" \
-      --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,response_headers_conformance \
+      --checks all \
       --phases examples,coverage,fuzzing,stateful \
       --mode all \
       --max-examples "$SCHEMATHESIS_MAX_EXAMPLES" \
