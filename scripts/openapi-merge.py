@@ -21,9 +21,10 @@ problem+json responses, headers, parameters). Each fragment holds `paths:` and `
     * 401 (Unauthorized) and 503 (ServiceUnavailable) on every authenticated route;
     * `format` (json | csv) on every GET under /v1, with `text/csv` beside JSON in its 200: any answer that
       holds a list is rendered as CSV on request (SetaApp.render);
-    * every query parameter: strings 1 to 500 characters (an empty value is refused, RequestContext's cap),
-      integers bounded (`int64` to Int64, any other to PostgreSQL's `integer`), so the document says what
-      the router enforces;
+    * every query parameter: strings 1 to 100 characters without control characters (an empty value is
+      refused; 100 keeps a request line under the HTTP layer's 8 KiB even with every parameter given), integers
+      bounded (`int64` to Int64, any other to PostgreSQL's `integer`), so the document says what the router
+      enforces; 414 (UriTooLong) where there are query parameters;
     * 400 (BadRequest) on every route: an undeclared, repeated or empty query parameter is refused on every
       route (Router), as are path segments and query values with control characters and bodies that are not
       JSON or UTF-8;
@@ -224,6 +225,8 @@ def normalize(doc):
             json_body = any(k == "application/json" or k.endswith("+json") for k in (body.get("content") or {}))
             # Every route refuses undeclared query parameters (Router), so every route can answer 400.
             wanted = [("400", "BadRequest")]
+            if any(deref(doc, p).get("in") == "query" for p in path_params + (op.get("parameters") or [])):
+                wanted.append(("414", "UriTooLong"))
             if authenticated:
                 wanted.append(("401", "Unauthorized"))
             if json_body:
@@ -264,6 +267,8 @@ def add_format(doc, op):
 
 
 INT32_MAX = 2147483647
+QUERY_MAX_LENGTH = 100
+NO_CONTROLS = "^[^\\x00-\\x1F\\x7F]*$"
 INT64_MAX = 9223372036854775807
 
 
@@ -275,12 +280,13 @@ def bound_query_parameter(doc, p):
     if "$ref" in p["schema"]:
         target = deref(doc, p["schema"])
         if target.get("type") == "string" and "enum" not in target and "pattern" not in target:
-            p["schema"] = {"allOf": [p["schema"]], "minLength": 1, "maxLength": 500}
+            p["schema"] = {"allOf": [p["schema"]], "minLength": 1, "maxLength": QUERY_MAX_LENGTH, "pattern": NO_CONTROLS}
         return
     schema = p["schema"]
     if schema.get("type") == "string" and "enum" not in schema:
-        schema.setdefault("minLength", 1)
-        schema.setdefault("maxLength", 500)
+        schema["minLength"] = max(schema.get("minLength", 1), 1)
+        schema["maxLength"] = min(schema.get("maxLength", QUERY_MAX_LENGTH), QUERY_MAX_LENGTH)
+        schema.setdefault("pattern", NO_CONTROLS)
     elif schema.get("type") == "integer":
         schema.setdefault("maximum", INT64_MAX if schema.get("format") == "int64" else INT32_MAX)
         schema.setdefault("minimum", -INT64_MAX - 1 if schema.get("format") == "int64" else -INT32_MAX - 1)

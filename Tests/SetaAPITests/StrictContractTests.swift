@@ -124,6 +124,14 @@ struct StrictContractTests {
         #expect(try h.rowCount("regions") == before)
     }
 
+    @Test("a JSON text holding U+0000 is 422 naming its field, not a database error")
+    func nulInTextIsNamed() throws {
+        let h = try APIHarness()
+        let r = try h.call("POST", "/v1/regions", json: #"{"code": "nul", "name": "a\u0000b"}"#)
+        #expect(r.status == 422, "\(r.text)")
+        #expect(r.fieldErrors == ["name"])
+    }
+
     @Test("valid JSON numbers a field cannot hold are 422 naming the field, not 'invalid JSON'")
     func outOfRangeNumbersNameTheirField() throws {
         let h = try APIHarness()

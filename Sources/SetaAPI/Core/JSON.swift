@@ -31,9 +31,9 @@ enum JSON {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw APIError.badRequest("El cuerpo no es UTF-8 válido.", field: "body")
         }
-        let numbers: [JSONScan.Number]
+        let scan: JSONScan
         do {
-            numbers = try JSONScan.scan(bytes)
+            scan = try JSONScan.scan(bytes)
         } catch .duplicateKey(let path) {
             throw APIError.badRequest("El campo `\(path)` aparece más de una vez en el mismo objeto.", field: path)
         } catch .tooDeep {
@@ -41,11 +41,15 @@ enum JSON {
         } catch .syntax(let offset) {
             throw APIError.badRequest("El cuerpo no es JSON válido (byte \(offset)).", field: "body")
         }
+        if !scan.nulStrings.isEmpty {
+            throw APIError.invalid(scan.nulStrings.map { FieldError(field: $0, message: "El texto de `\($0)` contiene el carácter NUL (U+0000).") },
+                                   detail: "El texto de `\(scan.nulStrings[0])` contiene el carácter NUL (U+0000).")
+        }
         do {
             return try decoder().decode(T.self, from: Data(bytes))
         } catch DecodingError.dataCorrupted(let ctx) where ctx.codingPath.isEmpty {
             // The grammar is valid, so the decoder could not hold a number (it does not say which).
-            throw unrepresentable(T.self, bytes, numbers)
+            throw unrepresentable(T.self, bytes, scan.numbers)
         } catch let error as DecodingError {
             throw mapDecodingError(error)
         } catch let error as APIError {

@@ -18,17 +18,21 @@ struct JSONScan {
     private let bytes: [UInt8]
     private var i = 0
     private(set) var numbers: [Number] = []
+    /// Paths of string values holding U+0000, which PostgreSQL text cannot store.
+    private(set) var nulStrings: [String] = []
+    private var stringHadNUL = false
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    /// The numbers of a syntactically valid document with no duplicate key, or the first failure.
-    static func scan(_ bytes: [UInt8]) throws(Failure) -> [Number] {
+    /// The numbers (and NUL-holding strings) of a syntactically valid document with no duplicate key, or the
+    /// first failure.
+    static func scan(_ bytes: [UInt8]) throws(Failure) -> JSONScan {
         var s = JSONScan(bytes)
         s.skipSpace()
         try s.value(path: "", depth: 0)
         s.skipSpace()
         guard s.i == bytes.count else { throw .syntax(offset: s.i) }
-        return s.numbers
+        return s
     }
 
     private mutating func skipSpace() {
@@ -49,7 +53,9 @@ struct JSONScan {
         switch peek() {
         case UInt8(ascii: "{"): try object(path: path, depth: depth)
         case UInt8(ascii: "["): try array(path: path, depth: depth)
-        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "\""):
+            _ = try string()
+            if stringHadNUL { nulStrings.append(path.isEmpty ? "body" : path) }
         case UInt8(ascii: "t"): try expect("true")
         case UInt8(ascii: "f"): try expect("false")
         case UInt8(ascii: "n"): try expect("null")
@@ -101,6 +107,7 @@ struct JSONScan {
         let start = i
         i += 1
         var escaped = false
+        stringHadNUL = false
         while let b = peek() {
             if b < 0x20 { throw .syntax(offset: i) }
             if b == UInt8(ascii: "\\") {
@@ -108,6 +115,7 @@ struct JSONScan {
                 i += 1
                 guard let e = peek() else { break }
                 if e == UInt8(ascii: "u") {
+                    if Array(bytes[(i + 1)..<min(i + 5, bytes.count)]) == Array("0000".utf8) { stringHadNUL = true }
                     for _ in 0..<4 {
                         i += 1
                         guard let h = peek(), (0x30...0x39).contains(h) || (0x41...0x46).contains(h) || (0x61...0x66).contains(h) else {

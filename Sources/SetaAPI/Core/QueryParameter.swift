@@ -70,5 +70,6 @@ struct QueryParameter: Sendable, Equatable {
     static let patternNames: [String: String] = [
         "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$": "un mes AAAA-MM (años 1900 a 9999)",
         "^[0-9]{2}$": "un código DANE de 2 dígitos",
+        "^[^\\x00-\\x1F\\x7F]*$": "un texto sin caracteres de control",
     ]
 }

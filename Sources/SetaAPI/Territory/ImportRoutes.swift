@@ -113,7 +113,11 @@ enum ImportRoutes {
             try ctx.requireCentral()
             let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 } ?? defaultNameListPlan
             let accept = try ctx.boolQuery("accept", default: false)
-            let from = try ctx.period("from", required: accept)
+            let from = try ctx.period("from", required: false)
+            // `from` is needed only to accept: a rule between two well-formed parameters, so 422.
+            if accept && from == nil {
+                throw APIError.invalid(field: "from", "Para aceptar la lista (`accept=true`) indique `from`, el mes de la inscripción (AAAA-MM).")
+            }
             let includeGobernaciones = try ctx.boolQuery("include_gobernaciones", default: true)
             let (table, column) = try nameListTable(ctx)
             let rows = table.records.map { (name: $0.fields[column["municipio"]!], department: $0.fields[column["departamento"]!]) }
