@@ -25,6 +25,7 @@ problem+json responses, headers, parameters). Each fragment holds `paths:` and `
       refused; 100 keeps a request line under the HTTP layer's 8 KiB even with every parameter given), integers
       bounded (`int64` to Int64, any other to PostgreSQL's `integer`), so the document says what the router
       enforces; 414 (UriTooLong) where there are query parameters;
+    * path parameters that are free text: no control characters, at most 200 characters (SetaApp.pathSegments);
     * 400 (BadRequest) on every route: an undeclared, repeated or empty query parameter is refused on every
       route (Router), as are path segments and query values with control characters and bodies that are not
       JSON or UTF-8;
@@ -268,13 +269,22 @@ def add_format(doc, op):
 
 INT32_MAX = 2147483647
 QUERY_MAX_LENGTH = 100
+PATH_MAX_LENGTH = 200
 NO_CONTROLS = "^[^\\x00-\\x1F\\x7F]*$"
 INT64_MAX = 9223372036854775807
 
 
 def bound_query_parameter(doc, p):
-    """Bounds a query parameter's schema as the router enforces it (see the module docstring), in place."""
+    """Bounds a query parameter's schema as the router enforces it (see the module docstring), in place.
+    A path parameter that is free text gets what SetaApp.pathSegments enforces: no control characters and
+    at most 200 characters."""
     p = deref(doc, p)
+    if isinstance(p, dict) and p.get("in") == "path" and isinstance(p.get("schema"), dict) and "$ref" not in p["schema"]:
+        schema = p["schema"]
+        if schema.get("type") == "string" and "enum" not in schema and "pattern" not in schema:
+            schema["maxLength"] = min(schema.get("maxLength", PATH_MAX_LENGTH), PATH_MAX_LENGTH)
+            schema["pattern"] = NO_CONTROLS
+        return
     if not isinstance(p, dict) or p.get("in") != "query" or "schema" not in p:
         return
     if "$ref" in p["schema"]:

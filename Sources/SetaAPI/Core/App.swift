@@ -95,12 +95,15 @@ public final class SetaApp: @unchecked Sendable {
         return String(format: "%016llx", g.next() as UInt64)
     }
 
+    /// Characters in one path segment (openapi.yaml says the same of every path parameter).
+    static let maxPathSegmentLength = 200
+
     static func pathSegments(_ path: String) throws -> [String] {
         guard path.hasPrefix("/") else { throw APIError.badRequest("Ruta inválida.", field: "path") }
         return try path.split(separator: "/", omittingEmptySubsequences: true).map { raw in
             guard let decoded = raw.removingPercentEncoding,
                   !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
-                  decoded.utf8.count <= 200 else {
+                  decoded.unicodeScalars.count <= SetaApp.maxPathSegmentLength else {
                 throw APIError.badRequest("La ruta tiene caracteres inválidos.", field: "path")
             }
             return decoded
