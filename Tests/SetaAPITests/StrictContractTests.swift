@@ -161,6 +161,15 @@ struct StrictContractTests {
         }
     }
 
+    @Test("a CSV upload declared in a charset other than UTF-8 is 415 too")
+    func csvCharsetsAreChecked() throws {
+        let h = try APIHarness()
+        let r = try h.send("POST", "/v1/imports/enrollments", body: "plan,entity,from\n", contentType: "text/csv; charset=ISO-8859-1")
+        #expect(r.status == 415, "\(r.text)")
+        let utf8 = try h.send("POST", "/v1/imports/enrollments", body: "plan,entity,from\n", contentType: "text/csv; charset=utf-8")
+        #expect(utf8.status != 415, "\(utf8.text)")
+    }
+
     @Test("problem titles are in Spanish, like their details")
     func titlesAreSpanish() throws {
         let h = try APIHarness()

@@ -104,20 +104,24 @@ public final class RequestContext: @unchecked Sendable {
 
     /// Decodes a JSON body after checking its media type.
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try requireBody({ $0 == "application/json" || $0.hasSuffix("+json") }, expected: "application/json")
+        return try JSON.decode(T.self, from: request.body)
+    }
+
+    /// Refuses (415) a body whose media type `accepts` does not take, or that declares a charset other than
+    /// UTF-8: every body is read as UTF-8 (RFC 8259 §8.1 for JSON), so another charset would be misread.
+    func requireBody(_ accepts: (String) -> Bool, expected: String) throws {
         let contentType = request.headers["Content-Type"]?.lowercased() ?? ""
         let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard media == "application/json" || media.hasSuffix("+json") else {
-            throw APIError.unsupportedMediaType("Se esperaba `Content-Type: application/json`.")
+        guard accepts(media) else {
+            throw APIError.unsupportedMediaType("Se esperaba `Content-Type: \(expected)`.")
         }
-        // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset would be misread, so it is refused.
         for parameter in contentType.split(separator: ";").dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if pair.count == 2, pair[0] == "charset",
-               !["utf-8", "\"utf-8\"", "utf8"].contains(pair[1]) {
-                throw APIError.unsupportedMediaType("El cuerpo JSON debe ir en UTF-8; se declaró `charset=\(pair[1])`.")
+            if pair.count == 2, pair[0] == "charset", !["utf-8", "\"utf-8\"", "utf8"].contains(pair[1]) {
+                throw APIError.unsupportedMediaType("El cuerpo debe ir en UTF-8; se declaró `charset=\(pair[1])`.")
             }
         }
-        return try JSON.decode(T.self, from: request.body)
     }
 
     /// The request body as UTF-8 text (CSV uploads).

@@ -238,11 +238,7 @@ enum ImportRoutes {
 
     /// The body of a `text/csv` upload, as text: bad UTF-8 is a 400 naming the line (and column) where it is.
     static func csvText(_ ctx: RequestContext) throws -> String {
-        let contentType = ctx.request.headers["Content-Type"]?.lowercased() ?? ""
-        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard media == "text/csv" || media == "application/csv" else {
-            throw APIError.unsupportedMediaType("Se esperaba `Content-Type: text/csv`.")
-        }
+        try ctx.requireBody({ $0 == "text/csv" || $0 == "application/csv" }, expected: "text/csv")
         let bytes = ctx.request.body
         if bytes.isEmpty { throw APIError.badRequest("El cuerpo está vacío; se esperaba un CSV con encabezado.", field: "body") }
         if let offset = firstInvalidUTF8(bytes) {
