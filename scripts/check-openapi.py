@@ -5,7 +5,8 @@
 (b) compares the (METHOD, path) operations of openapi.yaml with the routes registered in Sources/SetaAPI
     (every `r.add("GET", "/v1/...", ...)` call), parameter names ignored (`/v1/plans/{code}` = `/v1/plans/{x}`);
     HEAD is implicit for GET and not expected in the document;
-(c) when docs/openapi-base.yaml exists, checks openapi.yaml is what scripts/openapi-merge.py makes of it.
+(c) when docs/openapi-base.yaml exists, checks openapi.yaml is what scripts/openapi-merge.py makes of it, and
+    that Sources/SetaAPI/Core/QueryContract.swift (the query parameters the router accepts) is what it declares.
 Prints `openapi: N operations, M routes, X missing, Y undocumented` and exits 1 on any problem.
 
 Usage: scripts/check-openapi.py [--spec openapi.yaml] [--sources Sources/SetaAPI]
@@ -104,9 +105,14 @@ def main():
         merge = importlib.util.module_from_spec(spec_)
         spec_.loader.exec_module(merge)
         fragments = sorted(glob.glob(os.path.join(ROOT, "docs", "openapi-fragments", "*.yaml")))
-        expected = merge.dump(merge.merge(base, fragments, log=lambda m: None))
-        if open(args.spec, encoding="utf-8").read() != expected:
+        doc = merge.merge(base, fragments, log=lambda m: None)
+        if open(args.spec, encoding="utf-8").read() != merge.dump(doc):
             print("openapi.yaml is not what docs/openapi-base.yaml + docs/openapi-fragments/ give: run scripts/openapi-merge.py")
+            problems += 1
+        # The router enforces the query parameters of this table: it must be the document's.
+        contract = os.path.join(ROOT, "Sources", "SetaAPI", "Core", "QueryContract.swift")
+        if not os.path.exists(contract) or open(contract, encoding="utf-8").read() != merge.query_contract(doc):
+            print("Sources/SetaAPI/Core/QueryContract.swift is not what openapi.yaml declares: run scripts/openapi-merge.py")
             problems += 1
 
     print(f"openapi: {len(ops)} operations, {len(routes)} routes, {len(missing)} missing, {len(undocumented)} undocumented")

@@ -19,10 +19,19 @@ problem+json responses, headers, parameters). Each fragment holds `paths:` and `
 - Then every operation gets what holds for the whole service (each only when missing):
     * an `X-Request-Id` header on every inline response (the shared responses already declare it);
     * 401 (Unauthorized) and 503 (ServiceUnavailable) on every authenticated route;
-    * 400 (BadRequest) on every route with path or query parameters (`format` aside: it is read raw) or a
-      body: path segments and query values with control characters, and bodies that are not JSON or UTF-8,
-      are 400;
+    * `format` (json | csv) on every GET under /v1, with `text/csv` beside JSON in its 200: any answer that
+      holds a list is rendered as CSV on request (SetaApp.render);
+    * every query parameter: strings 1 to 100 characters without control characters (an empty value is
+      refused; 100 keeps a request line under the HTTP layer's 8 KiB even with every parameter given), integers
+      bounded (`int64` to Int64, any other to PostgreSQL's `integer`), so the document says what the router
+      enforces; 414 (UriTooLong) where there are query parameters;
+    * path parameters that are free text: no control characters, at most 200 characters (SetaApp.pathSegments);
+    * 400 (BadRequest) on every route: an undeclared, repeated or empty query parameter is refused on every
+      route (Router), as are path segments and query values with control characters and bodies that are not
+      JSON or UTF-8;
     * 415 (UnsupportedMediaType) on every route with an `application/json` body.
+- Finally the query parameters of every operation are written to Sources/SetaAPI/Core/QueryContract.swift,
+  the table the router enforces (`--check` compares it too).
 
 Usage:
     scripts/openapi-merge.py                 # writes openapi.yaml
@@ -209,16 +218,16 @@ def normalize(doc):
                 op["tags"] = mapped
             rs = op.setdefault("responses", {})
             authenticated = bool(op["security"]) if "security" in op else global_auth
-            # `format` alone is read raw (RequestContext.wantsCSV) and never answers 400.
-            params = [p for p in path_params + (op.get("parameters") or [])
-                      if not (isinstance(p, dict) and p.get("name") == "format" and p.get("in") == "query")
-                      and not (isinstance(p, dict) and p.get("$ref") == "#/components/parameters/Format")]
-            has_params = bool(params or "{" in path)
+            if method == "get" and path.startswith("/v1/"):
+                add_format(doc, op)
+            for p in path_params + (op.get("parameters") or []):
+                bound_query_parameter(doc, p)
             body = op.get("requestBody") or {}
             json_body = any(k == "application/json" or k.endswith("+json") for k in (body.get("content") or {}))
-            wanted = []
-            if has_params or body:
-                wanted.append(("400", "BadRequest"))
+            # Every route refuses undeclared query parameters (Router), so every route can answer 400.
+            wanted = [("400", "BadRequest")]
+            if any(deref(doc, p).get("in") == "query" for p in path_params + (op.get("parameters") or [])):
+                wanted.append(("414", "UriTooLong"))
             if authenticated:
                 wanted.append(("401", "Unauthorized"))
             if json_body:
@@ -237,6 +246,103 @@ def normalize(doc):
             op["responses"] = dict(sorted(rs.items(), key=lambda kv: kv[0]))
 
 
+def deref(doc, node):
+    while isinstance(node, dict) and "$ref" in node:
+        target = doc
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def add_format(doc, op):
+    """`format` on a GET under /v1, and `text/csv` in its 200 (see the module docstring)."""
+    params = op.setdefault("parameters", [])
+    if not any(deref(doc, p).get("name") == "format" and deref(doc, p).get("in") == "query" for p in params):
+        params.append({"$ref": "#/components/parameters/Format"})
+    ok = (op.get("responses") or {}).get("200")
+    if isinstance(ok, dict) and "$ref" not in ok:
+        content = ok.setdefault("content", {})
+        if "text/csv" not in content:
+            content["text/csv"] = {"schema": {"$ref": "#/components/schemas/CSV"}}
+
+
+INT32_MAX = 2147483647
+QUERY_MAX_LENGTH = 100
+PATH_MAX_LENGTH = 200
+NO_CONTROLS = "^[^\\x00-\\x1F\\x7F]*$"
+INT64_MAX = 9223372036854775807
+
+
+def bound_query_parameter(doc, p):
+    """Bounds a query parameter's schema as the router enforces it (see the module docstring), in place.
+    A path parameter that is free text gets what SetaApp.pathSegments enforces: no control characters and
+    at most 200 characters."""
+    p = deref(doc, p)
+    if isinstance(p, dict) and p.get("in") == "path" and isinstance(p.get("schema"), dict) and "$ref" not in p["schema"]:
+        schema = p["schema"]
+        if schema.get("type") == "string" and "enum" not in schema and "pattern" not in schema:
+            schema["maxLength"] = min(schema.get("maxLength", PATH_MAX_LENGTH), PATH_MAX_LENGTH)
+            schema["pattern"] = NO_CONTROLS
+        return
+    if not isinstance(p, dict) or p.get("in") != "query" or "schema" not in p:
+        return
+    if "$ref" in p["schema"]:
+        target = deref(doc, p["schema"])
+        if target.get("type") == "string" and "enum" not in target and "pattern" not in target:
+            p["schema"] = {"allOf": [p["schema"]], "minLength": 1, "maxLength": QUERY_MAX_LENGTH, "pattern": NO_CONTROLS}
+        return
+    schema = p["schema"]
+    if schema.get("type") == "string" and "enum" not in schema:
+        schema["minLength"] = max(schema.get("minLength", 1), 1)
+        schema["maxLength"] = min(schema.get("maxLength", QUERY_MAX_LENGTH), QUERY_MAX_LENGTH)
+        schema.setdefault("pattern", NO_CONTROLS)
+    elif schema.get("type") == "integer":
+        schema.setdefault("maximum", INT64_MAX if schema.get("format") == "int64" else INT32_MAX)
+        schema.setdefault("minimum", -INT64_MAX - 1 if schema.get("format") == "int64" else -INT32_MAX - 1)
+
+
+def swift_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def query_contract(doc):
+    """Sources/SetaAPI/Core/QueryContract.swift: the query parameters of every operation, as the router checks them."""
+    lines = ["// GENERATED by scripts/openapi-merge.py from openapi.yaml: the query parameters each operation accepts.",
+             "// Do not edit: declare parameters in docs/openapi-base.yaml or docs/openapi-fragments/*.yaml and run",
+             "// `python3 scripts/openapi-merge.py`; the router refuses any other (Router.swift).",
+             "",
+             "extension QueryParameter {",
+             "    /// `METHOD /path/{}` (path parameters unnamed) → the query parameters it accepts.",
+             "    static let contract: [String: [QueryParameter]] = ["]
+    for path, item in (doc.get("paths") or {}).items():
+        key_path = re.sub(r"\{[^}/]*\}", "{}", path)
+        for method, op in item.items():
+            if method not in METHODS or not isinstance(op, dict):
+                continue
+            params = [deref(doc, p) for p in (item.get("parameters") or []) + (op.get("parameters") or [])]
+            query = [p for p in params if p.get("in") == "query"]
+            lines.append(f"        {swift_string(method.upper() + ' ' + key_path)}: [")
+            for p in query:
+                schema = deref(doc, p.get("schema") or {})
+                for part in schema.get("allOf") or []:
+                    schema = {**deref(doc, part), **{k: v for k, v in schema.items() if k != "allOf"}}
+                kind = {"integer": ".integer", "boolean": ".boolean"}.get(schema.get("type"), ".string")
+                args = [f"name: {swift_string(p['name'])}", f"kind: {kind}"]
+                if "enum" in schema:
+                    args.append("values: [" + ", ".join(swift_string(str(v)) for v in schema["enum"]) + "]")
+                for key, label in (("minLength", "minLength"), ("maxLength", "maxLength"),
+                                   ("minimum", "minimum"), ("maximum", "maximum")):
+                    if key in schema:
+                        args.append(f"{label}: {schema[key]}")
+                if "pattern" in schema:
+                    args.append(f"pattern: {swift_string(schema['pattern'])}")
+                lines.append(f"            QueryParameter({', '.join(args)}),")
+            lines.append("        ],")
+    lines += ["    ]", "}", ""]
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("fragments", nargs="*", help="fragment files (default: docs/openapi-fragments/*.yaml)")
@@ -245,8 +351,15 @@ def main():
     ap.add_argument("--check", action="store_true", help="compare with --out instead of writing it")
     args = ap.parse_args()
     fragments = args.fragments or sorted(glob.glob(os.path.join(ROOT, "docs", "openapi-fragments", "*.yaml")))
-    text = dump(merge(args.base, fragments, log=lambda m: print(m, file=sys.stderr)))
+    doc = merge(args.base, fragments, log=lambda m: print(m, file=sys.stderr))
+    text = dump(doc)
+    swift = query_contract(doc)
+    swift_path = os.path.join(ROOT, "Sources", "SetaAPI", "Core", "QueryContract.swift")
     if args.check:
+        current_swift = open(swift_path, encoding="utf-8").read() if os.path.exists(swift_path) else ""
+        if current_swift != swift:
+            print(f"{os.path.relpath(swift_path, ROOT)} is out of date: run `python3 scripts/openapi-merge.py`", file=sys.stderr)
+            return 1
         current = open(args.out, encoding="utf-8").read() if os.path.exists(args.out) else ""
         if current != text:
             diff = difflib.unified_diff(current.splitlines(), text.splitlines(), "openapi.yaml", "merged sources", lineterm="", n=1)
@@ -257,6 +370,9 @@ def main():
         return 0
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
+    if args.out == os.path.join(ROOT, "openapi.yaml"):
+        with open(swift_path, "w", encoding="utf-8") as f:
+            f.write(swift)
     print(f"wrote {os.path.relpath(args.out)} from {os.path.relpath(args.base)} + {len(fragments)} fragments")
     return 0
 

@@ -128,7 +128,7 @@ public struct Period: Hashable, Comparable, Strideable, Codable, Sendable, Custo
         let text = try container.decode(String.self)
         guard let period = Period(text) else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "se esperaba un periodo YYYY-MM, se recibió \"\(text)\"")
+                in: container, debugDescription: "se esperaba un periodo AAAA-MM, se recibió \"\(text)\"")
         }
         self = period
     }
@@ -227,7 +227,7 @@ public struct CalendarDay: Hashable, Comparable, Codable, Sendable, CustomString
         let text = try container.decode(String.self)
         guard let day = CalendarDay(text) else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "se esperaba una fecha YYYY-MM-DD, se recibió \"\(text)\"")
+                in: container, debugDescription: "se esperaba una fecha AAAA-MM-DD, se recibió \"\(text)\"")
         }
         self = day
     }

@@ -60,3 +60,46 @@ struct Arguments {
         return v
     }
 }
+
+/// The help of each subcommand, for `seta COMMAND --help` (the general help lists them all).
+enum CommandHelp {
+    static let texts: [String: String] = [
+        "serve": """
+            Uso: seta serve [--host H] [--port N] [--workers N] [--demo] [--demo-seed N]
+              Sirve la API; aplica las migraciones y los datos de referencia al iniciar.
+              --host H       dirección en que escucha (127.0.0.1)
+              --port N       puerto (8080)
+              --workers N    hilos que atienden solicitudes
+              --demo         carga el conjunto de demostración si falta
+              --demo-seed N  semilla de la demostración (2020)
+            """,
+        "migrate": """
+            Uso: seta migrate
+              Aplica las migraciones pendientes de Schema/.
+            """,
+        "seed": """
+            Uso: seta seed
+              Carga el catálogo 2020, las entidades DIVIPOLA, las regiones y las entidades socias.
+            """,
+        "demo": """
+            Uso: seta demo [--scale national] [--seed N]
+              Carga el conjunto de demostración (determinista para una semilla; se omite si ya está).
+            """,
+        "users": """
+            Uso: seta users create --name N --email E --role central|coordinator|advisor|viewer [--partner P] [--region R]...
+              Crea una persona. --region se repite (un coordinador necesita al menos una).
+            """,
+        "tokens": """
+            Uso: seta tokens issue --email E [--days 90]
+              Emite un token para la persona del correo E; el token sale por la salida estándar (a lo sumo 730 días).
+            """,
+        "import": """
+            Uso: seta import reports ARCHIVO.csv [--dry-run]
+              Importa reportes mensuales desde un CSV; --dry-run los verifica sin escribir.
+            """,
+        "version": """
+            Uso: seta version
+              Muestra la versión.
+            """,
+    ]
+}

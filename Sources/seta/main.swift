@@ -123,7 +123,9 @@ var args = Array(CommandLine.arguments.dropFirst())
 guard let command = args.first else { print(help); exit(0) }
 args.removeFirst()
 if args.contains("--help") || args.contains("-h") || command == "--help" || command == "-h" || command == "help" {
-    print(help)
+    // `seta users create --help` and `seta help users` show the command's own help.
+    let topic = command == "help" ? args.first ?? "" : command
+    print(CommandHelp.texts[topic] ?? help)
     exit(0)
 }
 

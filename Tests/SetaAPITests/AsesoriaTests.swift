@@ -66,6 +66,33 @@ struct AsesoriaTests {
         #expect(try h.call("POST", "/v1/asesorias", json: body, token: advisor.token, headers: [("Idempotency-Key", "con espacio")]).status == 400)
     }
 
+    @Test("simultaneous retries with one Idempotency-Key all get the saved session, and it is logged once")
+    func simultaneousRetries() throws {
+        let h = try APIHarness()
+        try h.enroll(Self.plan, [Self.medellin])
+        let advisor = try h.person(role: "advisor")
+        try h.assign(advisor.id, Self.plan, [Self.medellin])
+        let body = Self.body(Self.medellin, "2021-06-02")
+        for round in 0..<3 {
+            let key = [("Idempotency-Key", "simultanea-\(round)")]
+            let answers = NSLock()
+            nonisolated(unsafe) var results: [(status: Int, id: Int?)] = []
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                let r = try? h.call("POST", "/v1/asesorias", json: body, token: advisor.token, headers: key)
+                answers.lock()
+                results.append((r?.status ?? 0, r?.json["id"] as? Int))
+                answers.unlock()
+            }
+            #expect(results.filter { $0.status == 201 }.count == 1, "round \(round): \(results)")
+            #expect(results.filter { $0.status == 200 }.count == 5, "round \(round): \(results)")
+            #expect(Set(results.map(\.id)).count == 1, "round \(round): \(results)")
+        }
+        let count: Int = try h.database.pool.withConnection {
+            try $0.query("SELECT count(*)::int AS n FROM asesorias").rows[0].decode("n")
+        }
+        #expect(count == 3)
+    }
+
     @Test("invalid sessions name their field")
     func validation() throws {
         let h = try APIHarness()

@@ -126,7 +126,7 @@ struct AuthorizationMatrixTests {
             ("POST /v1/plans/{plan}/enrollments/{entity}/end", Case(method: "POST", path: "/v1/plans/\(plan)/enrollments/76001/end", body: "{\"to\": \"2021-12\"}", expect: Self.centralOnly(.admitted))),
             ("POST /v1/imports/enrollments", Case(method: "POST", path: "/v1/imports/enrollments?dry_run=true", body: "plan,entity,from\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
             ("POST /v1/imports/assignments", Case(method: "POST", path: "/v1/imports/assignments?dry_run=true", body: "plan,entity,advisor_email,from\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
-            ("POST /v1/imports/fase2-list", Case(method: "POST", path: "/v1/imports/fase2-list?dry_run=true", body: "municipio,departamento\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
+            ("POST /v1/imports/fase2-list", Case(method: "POST", path: "/v1/imports/fase2-list", body: "municipio,departamento\n", contentType: "text/csv", expect: Self.centralOnly(.admitted))),
             // Schedule exceptions (Decreto 683): the central team only; the removal follows the setting.
             ("POST /v1/plans/{code}/schedule/exceptions", Case(method: "POST", path: "/v1/plans/\(plan)/schedule/exceptions", body: "{\"reason\": \"Decreto 683\", \"due\": {\"H22\": \"2020-07-15\"}, \"entities\": [\"05001\"]}", expect: Self.centralOnly())),
             ("DELETE /v1/plans/{code}/schedule/exceptions/{entity}", Case(method: "DELETE", path: "/v1/plans/\(plan)/schedule/exceptions/05001?reason=Revision", expect: Self.centralOnly(.admitted))),

@@ -107,7 +107,7 @@ struct TerritoryTests {
     func badFilters() throws {
         let h = try APIHarness()
         let cases: [(String, Int, String)] = [
-            ("cursor=nope", 400, "cursor"), ("type=city", 422, "type"), ("department=77", 422, "department"),
+            ("cursor=nope", 400, "cursor"), ("type=city", 400, "type"), ("department=77", 422, "department"),
             ("region=atlantida", 422, "region"), ("plan=nope", 422, "plan"), ("as_of=2020-13", 400, "as_of"), ("limit=0", 400, "limit"),
         ]
         for (query, status, field) in cases {

@@ -123,7 +123,7 @@ enum CatalogRoutes {
                 let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
                 let version = requested ?? plan.currentVersion
                 guard let c = try CatalogStore.catalog(conn, code: code, version: version) else {
-                    throw APIError(status: 404, title: "Not Found", detail: "El plan «\(code)» no tiene versión \(version).",
+                    throw APIError(status: 404, detail: "El plan «\(code)» no tiene versión \(version).",
                                    errors: [FieldError(field: "version", message: "Versión inexistente.", found: "\(version)")])
                 }
                 return PlanDTO(c, currentVersion: plan.currentVersion, onTimeDay: plan.onTimeDay, span: plan.span)
@@ -185,7 +185,7 @@ enum CatalogRoutes {
                 // Serialize corrections of one plan.
                 let rows = try conn.query("SELECT current_version, on_time_day FROM plans WHERE code = \(code) FOR UPDATE").rows
                 guard let row = rows.first else {
-                    throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+                    throw APIError(status: 404, detail: "No existe el plan «\(code)».",
                                    errors: [FieldError(field: "code", message: "Plan desconocido.", found: code)])
                 }
                 let current: Int = try row.decode("current_version")

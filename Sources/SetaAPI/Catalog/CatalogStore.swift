@@ -24,7 +24,7 @@ enum CatalogStore {
     /// The plan row, or a 404 naming it.
     static func requirePlan(_ conn: Connection, code: String, field: String = "plan") throws -> PlanRow {
         guard let p = try plan(conn, code: code) else {
-            throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+            throw APIError(status: 404, detail: "No existe el plan «\(code)».",
                            errors: [FieldError(field: field, message: "Plan desconocido.", found: code)])
         }
         return p
@@ -106,7 +106,7 @@ enum CatalogStore {
              WHERE p.code = \(code)
             """).rows
         guard let row = rows.first else {
-            throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+            throw APIError(status: 404, detail: "No existe el plan «\(code)».",
                            errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
         }
         return try cached(conn, code: code, version: try row.decode("current_version"), head: row)

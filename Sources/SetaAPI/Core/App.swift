@@ -65,8 +65,7 @@ public final class SetaApp: @unchecked Sendable {
             case .notFound:
                 throw APIError.notFound("No existe el recurso \(request.path).")
             case .methodNotAllowed(let allowed):
-                throw APIError(status: 405, title: "Method Not Allowed",
-                               detail: "El método \(request.method) no se admite aquí; use \(allowed.joined(separator: ", ")).",
+                throw APIError(status: 405, detail: "El método \(request.method) no se admite aquí; use \(allowed.joined(separator: ", ")).",
                                headers: [("Allow", allowed.joined(separator: ", "))])
             case .found(let route, let params):
                 routeName = route.pattern
@@ -80,6 +79,8 @@ public final class SetaApp: @unchecked Sendable {
                         context.principal = try Auth.authenticate(context)
                     }
                 }
+                // The one place query parameters are checked: a typo or a repeat is refused, never ignored.
+                try QueryParameter.check(context.queryItems, declared: route.query)
                 response = try render(route.handler(context), context: context)
             }
         } catch {
@@ -106,12 +107,15 @@ public final class SetaApp: @unchecked Sendable {
         return String(format: "%016llx", g.next() as UInt64)
     }
 
+    /// Characters in one path segment (openapi.yaml says the same of every path parameter).
+    static let maxPathSegmentLength = 200
+
     static func pathSegments(_ path: String) throws -> [String] {
         guard path.hasPrefix("/") else { throw APIError.badRequest("Ruta inválida.", field: "path") }
         return try path.split(separator: "/", omittingEmptySubsequences: true).map { raw in
             guard let decoded = raw.removingPercentEncoding,
                   !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
-                  decoded.utf8.count <= 200 else {
+                  decoded.unicodeScalars.count <= SetaApp.maxPathSegmentLength else {
                 throw APIError.badRequest("La ruta tiene caracteres inválidos.", field: "path")
             }
             return decoded
@@ -155,8 +159,7 @@ public final class SetaApp: @unchecked Sendable {
             apiError = SetaApp.map(e, context: context, log: configuration.log)
         default:
             configuration.log.event("error", "unhandled error", ["request_id": context.requestId, "error": String(describing: error)])
-            apiError = APIError(status: 500, title: "Internal Server Error",
-                                detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
+            apiError = APIError(status: 500, detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
         }
         var headers = HTTPHeaders([("Content-Type", "application/problem+json")])
         for (k, v) in apiError.headers { headers.add(k, v) }
@@ -183,7 +186,7 @@ public final class SetaApp: @unchecked Sendable {
             return .conflict("El recurso ya existe (conflicto de unicidad).")
         }
         if e.isSerializationFailure {
-            return APIError(status: 503, title: "Service Unavailable", detail: "Conflicto de concurrencia; intente de nuevo.",
+            return APIError(status: 503, detail: "Conflicto de concurrencia; intente de nuevo.",
                             headers: [("Retry-After", "1")])
         }
         if e.isCheckViolation || e.isForeignKeyViolation || e.sqlState == "23502" {
@@ -196,7 +199,6 @@ public final class SetaApp: @unchecked Sendable {
             return .badRequest("Un valor de la solicitud no es válido para la base de datos.")
         }
         log.event("error", "database error", ["request_id": context.requestId, "error": e.debugDescription])
-        return APIError(status: 500, title: "Internal Server Error",
-                        detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
+        return APIError(status: 500, detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
     }
 }

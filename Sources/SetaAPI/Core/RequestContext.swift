@@ -91,16 +91,10 @@ public final class RequestContext: @unchecked Sendable {
         }
     }
 
-    /// A query parameter, validated as text a person could have written (no control characters).
+    /// A query parameter: declared for the route, given once, not empty and of its declared form
+    /// (QueryParameter.check ran before the handler).
     func query(_ name: String) throws -> String? {
-        guard let value = queryItems.last(where: { $0.0 == name })?.1 else { return nil }
-        if value.hasPrefix("\u{FFFD}invalid") || value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw APIError.badRequest("El parámetro `\(name)` tiene caracteres inválidos.", field: name)
-        }
-        if value.utf8.count > 500 {
-            throw APIError.badRequest("El parámetro `\(name)` es demasiado largo.", field: name)
-        }
-        return value
+        queryItems.first(where: { $0.0 == name })?.1
     }
 
     func requiredQuery(_ name: String) throws -> String {
@@ -113,7 +107,7 @@ public final class RequestContext: @unchecked Sendable {
     func period(_ name: String, required: Bool = true, default fallback: Period? = nil) throws -> Period? {
         guard let text = try query(name), !text.isEmpty else {
             if required && fallback == nil {
-                throw APIError.badRequest("Falta el parámetro obligatorio `\(name)` (AAAA-MM).", field: name)
+                throw APIError.badRequest("Falta el parámetro obligatorio `\(name)` (un mes AAAA-MM).", field: name)
             }
             return fallback
         }
@@ -133,21 +127,33 @@ public final class RequestContext: @unchecked Sendable {
 
     func boolQuery(_ name: String, default fallback: Bool = false) throws -> Bool {
         guard let text = try query(name), !text.isEmpty else { return fallback }
-        switch text.lowercased() {
-        case "true", "1", "yes": return true
-        case "false", "0", "no": return false
+        switch text {
+        case "true": return true
+        case "false": return false
         default: throw APIError.badRequest("`\(name)` debe ser true o false.", field: name)
         }
     }
 
     /// Decodes a JSON body after checking its media type.
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try requireBody({ $0 == "application/json" || $0.hasSuffix("+json") }, expected: "application/json")
+        return try JSON.decode(T.self, from: request.body)
+    }
+
+    /// Refuses (415) a body whose media type `accepts` does not take, or that declares a charset other than
+    /// UTF-8: every body is read as UTF-8 (RFC 8259 §8.1 for JSON), so another charset would be misread.
+    func requireBody(_ accepts: (String) -> Bool, expected: String) throws {
         let contentType = request.headers["Content-Type"]?.lowercased() ?? ""
         let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard media == "application/json" || media.hasSuffix("+json") else {
-            throw APIError.unsupportedMediaType("Se esperaba `Content-Type: application/json`.")
+        guard accepts(media) else {
+            throw APIError.unsupportedMediaType("Se esperaba `Content-Type: \(expected)`.")
         }
-        return try JSON.decode(T.self, from: request.body)
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0] == "charset", !["utf-8", "\"utf-8\"", "utf8"].contains(pair[1]) {
+                throw APIError.unsupportedMediaType("El cuerpo debe ir en UTF-8; se declaró `charset=\(pair[1])`.")
+            }
+        }
     }
 
     /// The request body as UTF-8 text (CSV uploads).

@@ -160,10 +160,7 @@ enum CutRoutes {
 
     static func export(_ ctx: RequestContext) throws -> APIResponse {
         let caller = try ctx.caller
-        let format = try ctx.query("format")?.lowercased()
-        if let format, !["csv", "json"].contains(format) {
-            throw APIError.badRequest("`format` debe ser csv o json.", field: "format")
-        }
+        let format = try ctx.query("format")  // `csv` or `json`: the router admits no other (QueryContract)
         let (cut, catalog) = try ctx.db.withConnection { conn -> (CutStore.CutRow, PlanCatalog) in
             let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
             guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {

@@ -95,7 +95,7 @@ enum CutStore {
 
     static func requireCut(_ conn: Connection, id text: String, field: String = "id") throws -> CutRow {
         guard let id = Int64(text), id > 0, let c = try cut(conn, id: id) else {
-            throw APIError(status: 404, title: "Not Found", detail: "No existe el corte «\(text)».",
+            throw APIError(status: 404, detail: "No existe el corte «\(text)».",
                            errors: [FieldError(field: field, message: "Corte desconocido.", found: text)])
         }
         return c

@@ -212,7 +212,7 @@ enum ProgressRoutes {
 
     struct RankingRowDTO: Codable, Sendable {
         var rank: Int
-        var advisor: EntityRefDTO
+        var advisor: PersonRef
         var partnerCode: String?
         var entityCount: Int
         var meanProgress: Decimal?
@@ -278,7 +278,7 @@ enum ProgressRoutes {
                 let prevMean = try r.decode("prev_mean", as: String?.self).flatMap { Decimal(exactText: $0) }
                 return RankingRowDTO(
                     rank: i + 1,
-                    advisor: EntityRefDTO(code: String(try r.decode("id", as: Int64.self)), name: try r.decode("name")),
+                    advisor: PersonRef(id: try r.decode("id", as: Int64.self), name: try r.decode("name", as: String.self)),
                     partnerCode: try r.decode("partner_code"), entityCount: try r.decode("entity_count"),
                     meanProgress: mean?.out, previousMeanProgress: prevMean?.out,
                     change: (mean != nil && prevMean != nil) ? (mean! - prevMean!).out : nil,
@@ -292,7 +292,7 @@ enum ProgressRoutes {
                 try sink.row(["rank", "advisor_id", "advisor", "partner", "entities", "mean_progress", "previous_mean_progress",
                               "change", "on_time", "late", "missing", "asesorias"])
                 for r in rows {
-                    try sink.row(["\(r.rank)", r.advisor.code, r.advisor.name, r.partnerCode ?? "", "\(r.entityCount)",
+                    try sink.row(["\(r.rank)", "\(r.advisor.id)", r.advisor.name, r.partnerCode ?? "", "\(r.entityCount)",
                                   CSVText.number(r.meanProgress), CSVText.number(r.previousMeanProgress), CSVText.number(r.change),
                                   "\(r.reportedOnTime)", "\(r.reportedLate)", "\(r.missing)", "\(r.asesorias)"])
                 }

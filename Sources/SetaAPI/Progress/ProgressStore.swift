@@ -234,6 +234,7 @@ enum ProgressStore {
          ORDER BY s.gkey
         """)
 
+    /// Groups in key order; keys that are numbers (advisor ids) in numeric order (9, 10, 100), not as text.
     static func decodeGroups(_ rows: [Row]) throws -> [GroupResult] {
         try rows.map { r in
             let phases: [String] = try r.decode("share_phases")
@@ -257,7 +258,13 @@ enum ProgressStore {
             }
             return GroupResult(key: try r.decode("gkey"), name: try r.decode("gname", as: String?.self) ?? "", summary: summary,
                                names: names)
-        }
+        }.sorted(by: groupOrder)
+    }
+
+    /// Key order; keys that are numbers (advisor ids) in numeric order.
+    static func groupOrder(_ a: GroupResult, _ b: GroupResult) -> Bool {
+        if let x = Int64(a.key), let y = Int64(b.key) { return x < y }
+        return a.key < b.key
     }
 
     /// The columns of one group result stored as JSON (cuts and the group cache), for `jsonb_to_recordset`.
@@ -331,7 +338,7 @@ enum ProgressStore {
             group.key = String(parts[1])
             byMonth[String(parts[0]), default: []].append(group)
         }
-        return Period.months(from: from, to: to).map { ($0.description, byMonth[$0.description] ?? []) }
+        return Period.months(from: from, to: to).map { ($0.description, (byMonth[$0.description] ?? []).sorted(by: groupOrder)) }
     }
 
     /// The phases of a row with `phases` and `completed` jsonb (prefix `alias.`), as three parallel text

@@ -63,20 +63,6 @@ enum AsesoriaRoutes {
                 guard (1...200).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
                     throw APIError.badRequest("`Idempotency-Key` debe tener de 1 a 200 caracteres ASCII visibles.", field: "Idempotency-Key")
                 }
-                let earlier = try ctx.db.withConnection { conn in
-                    try conn.query("""
-                        SELECT id, request_hash = encode(sha256(convert_to(\(bodyText), 'UTF8')), 'hex') AS same
-                          FROM asesorias WHERE created_by = \(caller.personId) AND idempotency_key = \(key)
-                        """).rows.first
-                }
-                if let earlier {
-                    guard try earlier.decode("same", as: Bool.self) else {
-                        throw APIError.invalid(field: "Idempotency-Key", "Esta clave ya se usó con otro contenido.", found: key)
-                    }
-                    let id: Int64 = try earlier.decode("id")
-                    let dto = try ctx.db.withConnection { try list($0, where: "a.id = \(id)", limit: 1)[0] }
-                    return try .json(dto, status: 200, headers: [("Location", "/v1/asesorias/\(id)"), ("Idempotent-Replayed", "true")])
-                }
             }
             let today = CalendarDay(date: ctx.now)
             var errors: [FieldError] = []
@@ -104,11 +90,25 @@ enum AsesoriaRoutes {
             if let other = body.advisor, other != caller.personId, caller.role != .central {
                 throw APIError.forbidden("Solo el equipo central registra asesorías a nombre de otra persona.")
             }
-            if !errors.isEmpty { throw APIError.invalid(errors) }
             let month = body.heldOn.period
             let planCode = (body.plan ?? "").isEmpty ? nil : body.plan
             let at = ctx.now
-            let dto = try ctx.db.withTransaction { conn -> AsesoriaDTO in
+            /// The key is claimed inside the transaction: the INSERT below waits on the key's unique index for a
+            /// concurrent first request, and when that one commits, this one answers with its session.
+            func replay(_ conn: Connection) throws -> AsesoriaDTO? {
+                guard let key, let earlier = try conn.query("""
+                    SELECT id, request_hash = encode(sha256(convert_to(\(bodyText), 'UTF8')), 'hex') AS same
+                      FROM asesorias WHERE created_by = \(caller.personId) AND idempotency_key = \(key)
+                    """).rows.first else { return nil }
+                guard try earlier.decode("same", as: Bool.self) else {
+                    throw APIError.invalid(field: "Idempotency-Key", "Esta clave ya se usó con otro contenido.", found: key)
+                }
+                return try list(conn, where: "a.id = \(try earlier.decode("id", as: Int64.self))", limit: 1).first
+            }
+            enum Outcome { case created(AsesoriaDTO), replayed(AsesoriaDTO) }
+            let outcome = try ctx.db.withTransaction { conn -> Outcome in
+                if let earlier = try replay(conn) { return .replayed(earlier) }
+                if !errors.isEmpty { throw APIError.invalid(errors) }
                 guard try conn.query("SELECT 1 FROM entities WHERE code = \(body.entity)").count == 1 else {
                     throw APIError.invalid(field: "entity", "No existe la entidad territorial «\(body.entity)».", found: body.entity)
                 }
@@ -134,18 +134,29 @@ enum AsesoriaRoutes {
                     }
                     try ReportStore.refuseLocked(conn, plan: planCode, month: month)
                 }
-                let id: Int64 = try conn.query("""
+                let inserted = try conn.query("""
                     INSERT INTO asesorias (plan_code, entity_code, person_id, held_on, modality, milestones,
                                            duration_minutes, notes, created_at, created_by, idempotency_key, request_hash)
                     VALUES (\(planCode), \(body.entity), \(advisor), \(body.heldOn.description)::date, \(modality),
                             \(Array(Set(milestones)).sorted())::text[], \(body.durationMinutes), \(notes.flatMap { $0.isEmpty ? nil : $0 }), \(at),
                             \(caller.personId), \(key), CASE WHEN \(key)::text IS NULL THEN NULL
                                                             ELSE encode(sha256(convert_to(\(bodyText), 'UTF8')), 'hex') END)
+                    ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                     RETURNING id
-                    """).rows[0].decode("id")
-                return try list(conn, where: "a.id = \(id)", limit: 1)[0]
+                    """).rows.first
+                guard let inserted else {
+                    // A concurrent request with this key committed first (the INSERT waited for it): its session is the answer.
+                    guard let earlier = try replay(conn) else { throw APIError.conflict("La clave de idempotencia está en uso; intente de nuevo.") }
+                    return .replayed(earlier)
+                }
+                return .created(try list(conn, where: "a.id = \(try inserted.decode("id", as: Int64.self))", limit: 1)[0])
             }
-            return try .json(dto, status: 201, headers: [("Location", "/v1/asesorias/\(dto.id)")])
+            switch outcome {
+            case .created(let dto):
+                return try .json(dto, status: 201, headers: [("Location", "/v1/asesorias/\(dto.id)")])
+            case .replayed(let dto):
+                return try .json(dto, status: 200, headers: [("Location", "/v1/asesorias/\(dto.id)"), ("Idempotent-Replayed", "true")])
+            }
         }
 
         r.add("GET", "/v1/asesorias/{id}") { ctx in

@@ -105,8 +105,7 @@ enum LockRoutes {
             let event = try ctx.db.withTransaction { conn -> LockEventDTO in
                 let plan = try CatalogStore.requirePlan(conn, code: planCode)
                 guard let id = try ReportStore.reopen(conn, plan: plan.code, period: month, reason: reason, by: caller.personId, at: at) else {
-                    throw APIError(status: 404, title: "Not Found",
-                                   detail: "El periodo \(month) del plan \(plan.code) no está bloqueado.",
+                    throw APIError(status: 404, detail: "El periodo \(month) del plan \(plan.code) no está bloqueado.",
                                    errors: [FieldError(field: "period", message: "No está bloqueado.", found: month.description)])
                 }
                 return LockEventDTO(id: id, plan: plan.code, period: month, action: "reopen", reason: reason,

@@ -10,11 +10,7 @@ enum ReportImportRoutes {
             try ctx.requireCentral()
             let caller = try ctx.caller
             let dryRun = try ctx.boolQuery("dry_run", default: false)
-            let contentType = ctx.request.headers["Content-Type"]?.lowercased() ?? ""
-            let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            guard media == "text/csv" || media == "application/csv" else {
-                throw APIError.unsupportedMediaType("Se esperaba `Content-Type: text/csv`.")
-            }
+            try ctx.requireBody({ $0 == "text/csv" || $0 == "application/csv" }, expected: "text/csv")
             let text = try ctx.bodyText()
             let summary = try ReportImport.run(pool: ctx.db, csvText: text, dryRun: dryRun, by: caller.personId, now: ctx.now)
             let status = (!dryRun && summary.rejected > 0) ? 422 : 200

@@ -141,8 +141,7 @@ enum ReportRoutes {
                 try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code,
                                                 months: [period, Period.current(at: ctx.now)])
                 guard let report = try ReportStore.read(conn, plan: plan, entity: entity, entityName: entityName, period: period) else {
-                    throw APIError(status: 404, title: "Not Found",
-                                   detail: "La entidad \(entity) no tiene reporte de \(period) en el plan \(plan.code).",
+                    throw APIError(status: 404, detail: "La entidad \(entity) no tiene reporte de \(period) en el plan \(plan.code).",
                                    errors: [FieldError(field: "period", message: "Sin reporte para este mes.", found: period.description)])
                 }
                 return report

@@ -58,7 +58,7 @@ enum ReportStore {
     /// The entity's name, or a 404 naming the field.
     static func requireEntity(_ conn: Connection, code: String, field: String = "entity") throws -> String {
         guard let row = try conn.query("SELECT name FROM entities WHERE code = \(code)").rows.first else {
-            throw APIError(status: 404, title: "Not Found", detail: "No existe la entidad territorial «\(code)».",
+            throw APIError(status: 404, detail: "No existe la entidad territorial «\(code)».",
                            errors: [FieldError(field: field, message: "Entidad desconocida.", found: code)])
         }
         return try row.decode("name")
@@ -424,6 +424,11 @@ enum ReportStore {
 struct PersonRef: Codable, Sendable, Equatable {
     var id: Int64
     var name: String
+
+    init(id: Int64, name: String) {
+        self.id = id
+        self.name = name
+    }
 
     /// Nil when the column was NULL (a row written by the system, e.g. the seed).
     init?(id: Int64?, name: String?) {

@@ -113,7 +113,11 @@ enum ImportRoutes {
             try ctx.requireCentral()
             let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 } ?? defaultNameListPlan
             let accept = try ctx.boolQuery("accept", default: false)
-            let from = try ctx.period("from", required: accept)
+            let from = try ctx.period("from", required: false)
+            // `from` is needed only to accept: a rule between two well-formed parameters, so 422.
+            if accept && from == nil {
+                throw APIError.invalid(field: "from", "Para aceptar la lista (`accept=true`) indique `from`, el mes de la inscripción (AAAA-MM).")
+            }
             let includeGobernaciones = try ctx.boolQuery("include_gobernaciones", default: true)
             let (table, column) = try nameListTable(ctx)
             let rows = table.records.map { (name: $0.fields[column["municipio"]!], department: $0.fields[column["departamento"]!]) }
@@ -234,11 +238,7 @@ enum ImportRoutes {
 
     /// The body of a `text/csv` upload, as text: bad UTF-8 is a 400 naming the line (and column) where it is.
     static func csvText(_ ctx: RequestContext) throws -> String {
-        let contentType = ctx.request.headers["Content-Type"]?.lowercased() ?? ""
-        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard media == "text/csv" || media == "application/csv" else {
-            throw APIError.unsupportedMediaType("Se esperaba `Content-Type: text/csv`.")
-        }
+        try ctx.requireBody({ $0 == "text/csv" || $0 == "application/csv" }, expected: "text/csv")
         let bytes = ctx.request.body
         if bytes.isEmpty { throw APIError.badRequest("El cuerpo está vacío; se esperaba un CSV con encabezado.", field: "body") }
         if let offset = firstInvalidUTF8(bytes) {
@@ -286,7 +286,7 @@ enum ImportRoutes {
         do {
             table = try CSVReader.table(text, expectedHeader: nil)
         } catch {
-            throw APIError(status: 400, title: "Bad Request", detail: "CSV mal formado: \(error.description).",
+            throw APIError(status: 400, detail: "CSV mal formado: \(error.description).",
                            errors: [FieldError(field: "line[\(error.line)]" + (error.field.map { ".\($0)" } ?? ""), message: error.message)])
         }
         var column: [String: Int] = [:]
@@ -305,12 +305,10 @@ enum ImportRoutes {
             errors.append(FieldError(field: "line[1].\(name)", message: "Falta la columna `\(name)`."))
         }
         if !errors.isEmpty {
-            throw APIError(status: 400, title: "Bad Request",
-                           detail: "El encabezado del CSV debe ser `\(columns.joined(separator: ","))`.", errors: errors)
+            throw APIError(status: 400, detail: "El encabezado del CSV debe ser `\(columns.joined(separator: ","))`.", errors: errors)
         }
         if table.records.count > TerritoryLimits.maxImportRows {
-            throw APIError(status: 413, title: "Content Too Large",
-                           detail: "Se admiten hasta \(TerritoryLimits.maxImportRows) filas por importación; divida el archivo.")
+            throw APIError(status: 413, detail: "Se admiten hasta \(TerritoryLimits.maxImportRows) filas por importación; divida el archivo.")
         }
         if table.records.isEmpty {
             throw APIError.invalid(field: "line[2]", "El CSV no tiene filas de datos.")
@@ -330,8 +328,7 @@ enum ImportRoutes {
         }
         guard let dir = Seeder.dataDirectory(),
               let text = try? String(contentsOf: dir.appendingPathComponent(Seeder.faseIIListFile), encoding: .utf8) else {
-            throw APIError(status: 500, title: "Internal Server Error",
-                           detail: "No se encontró la lista oficial \(Seeder.faseIIListFile) en el directorio de datos; envíela como text/csv.")
+            throw APIError(status: 500, detail: "No se encontró la lista oficial \(Seeder.faseIIListFile) en el directorio de datos; envíela como text/csv.")
         }
         return try csvTable(text, columns: nameListColumns, optional: [])
     }

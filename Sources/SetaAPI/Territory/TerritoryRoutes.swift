@@ -248,7 +248,7 @@ enum TerritoryRoutes {
             let body = try ctx.decode(RegionMoveDTO.self)
             let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
                 guard let d = try TerritoryStore.department(conn, code: code) else {
-                    throw APIError(status: 404, title: "Not Found", detail: "No existe el departamento «\(code)».",
+                    throw APIError(status: 404, detail: "No existe el departamento «\(code)».",
                                    errors: [FieldError(field: "code", message: "Departamento desconocido.", found: code)])
                 }
                 let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)

@@ -91,7 +91,7 @@ enum TerritoryStore {
     /// The entity, or a 404 naming it.
     static func requireEntity(_ conn: Connection, code: String, asOf: Period) throws -> EntityRow {
         guard let e = try entity(conn, code: code, asOf: asOf) else {
-            throw APIError(status: 404, title: "Not Found", detail: "No existe la entidad «\(code)».",
+            throw APIError(status: 404, detail: "No existe la entidad «\(code)».",
                            errors: [FieldError(field: "code", message: "Código DANE desconocido.", found: code)])
         }
         return e
