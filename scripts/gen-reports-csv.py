@@ -57,6 +57,7 @@ def main():
                 f.write(f"INSERT INTO enrollments (plan_code, entity_code, from_period) VALUES\n{values};\n")
 
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8", newline="")
+    NA_ALLOWED = {("gap-2020-f1", "H16"), ("gap-2020-f1", "H20")}
     w = csv.writer(out, lineterminator="\n")
     w.writerow(HEADER)
     year, month = map(int, args.start.split("-"))
@@ -74,7 +75,8 @@ def main():
                         break
                     k = h(plan, entity, code)
                     starts, lasts = k % 12, 1 + (k >> 8) % 10
-                    if (k >> 16) % 40 == 0:
+                    # Only milestones whose catalog allows it may be "no aplica" (Fase I H16 and H20, issue 13).
+                    if (k >> 16) % 40 == 0 and (plan, code) in NA_ALLOWED:
                         status, achieved, evidence = "not_applicable", "", ""
                     elif index < starts:
                         status, achieved, evidence = "not_started", "", ""
