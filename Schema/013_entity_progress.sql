@@ -48,6 +48,8 @@ CREATE TABLE entity_progress (
     phase_progress  numeric[] NOT NULL,  -- null element: the phase drops out (all its milestones N/A)
     phase_completed boolean[] NOT NULL,  -- every applicable milestone of the phase done
     statuses        jsonb NOT NULL,      -- milestone code → carried status, every milestone of the version
+    milestone_done  boolean[] NOT NULL,  -- in the version's milestone order: carried status is done
+    milestone_applicable boolean[] NOT NULL,  -- in milestone order: carried status is not not_applicable
     PRIMARY KEY (plan_code, version, month, entity_code)
 );
 -- One entity's rows, for its maintenance.
@@ -70,7 +72,7 @@ CREATE TABLE progress_horizons (
 -- Same formula, same numeric operations as entity_progress_at (007), so results agree to the last digit.
 CREATE FUNCTION compute_entity_progress(p_plan text, p_version integer, p_entities text[], p_from date, p_to date)
 RETURNS TABLE (entity_code text, month date, total numeric, phase_progress numeric[], phase_completed boolean[],
-               statuses jsonb)
+               statuses jsonb, milestone_done boolean[], milestone_applicable boolean[])
 LANGUAGE sql STABLE AS $$
     WITH rm AS (
         SELECT r.entity_code, r.milestone_code, r.status, r.period
@@ -86,7 +88,7 @@ LANGUAGE sql STABLE AS $$
                lead(rm.period) OVER (PARTITION BY rm.entity_code, rm.milestone_code ORDER BY rm.period) AS valid_to
           FROM rm
     ), st AS (
-        SELECT mo.entity_code, mo.month, m.code AS milestone_code, m.phase_code, m.weight_in_phase,
+        SELECT mo.entity_code, mo.month, m.code AS milestone_code, m.phase_code, m.weight_in_phase, m.position,
                COALESCE(s.status, 'not_started') AS status
           FROM months mo
          CROSS JOIN plan_milestones m
@@ -114,10 +116,13 @@ LANGUAGE sql STABLE AS $$
                array_agg(ph.completed ORDER BY ph.position) AS phase_completed
           FROM ph GROUP BY ph.entity_code, ph.month
     ), sts AS (
-        SELECT st.entity_code, st.month, jsonb_object_agg(st.milestone_code, st.status) AS statuses
+        SELECT st.entity_code, st.month, jsonb_object_agg(st.milestone_code, st.status) AS statuses,
+               array_agg(st.status = 'done' ORDER BY st.position) AS milestone_done,
+               array_agg(st.status <> 'not_applicable' ORDER BY st.position) AS milestone_applicable
           FROM st GROUP BY st.entity_code, st.month
     )
-    SELECT tot.entity_code, tot.month, tot.total, tot.phase_progress, tot.phase_completed, sts.statuses
+    SELECT tot.entity_code, tot.month, tot.total, tot.phase_progress, tot.phase_completed, sts.statuses,
+           sts.milestone_done, sts.milestone_applicable
       FROM tot JOIN sts ON sts.entity_code = tot.entity_code AND sts.month = tot.month
 $$;
 
@@ -156,8 +161,10 @@ BEGIN
         ON CONFLICT (plan_code) DO UPDATE SET version = EXCLUDED.version, horizon = EXCLUDED.horizon;
     ELSIF p_to > h THEN
         -- Carry every entity's figures to the new horizon: nothing was reported after the old one.
-        INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses)
-        SELECT ep.plan_code, ep.version, gs::date, ep.entity_code, ep.total, ep.phase_progress, ep.phase_completed, ep.statuses
+        INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses,
+                                     milestone_done, milestone_applicable)
+        SELECT ep.plan_code, ep.version, gs::date, ep.entity_code, ep.total, ep.phase_progress, ep.phase_completed, ep.statuses,
+               ep.milestone_done, ep.milestone_applicable
           FROM entity_progress ep
          CROSS JOIN generate_series(h + interval '1 month', p_to, interval '1 month') gs
          WHERE ep.plan_code = p_plan AND ep.version = v AND ep.month = h;
@@ -173,8 +180,10 @@ BEGIN
     DELETE FROM entity_progress ep USING b
      WHERE ep.plan_code = p_plan AND ep.entity_code = b.entity_code
        AND (ep.month >= p_from OR b.first_month IS NULL OR ep.month < b.first_month OR ep.version <> v);
-    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses)
-    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phase_progress, c.phase_completed, c.statuses
+    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses,
+                                 milestone_done, milestone_applicable)
+    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phase_progress, c.phase_completed, c.statuses,
+           c.milestone_done, c.milestone_applicable
       FROM compute_entity_progress(p_plan, v, ents, p_from, h) c;
 END $$;
 
@@ -193,8 +202,10 @@ BEGIN
     SELECT max(period) INTO h FROM report_milestones WHERE plan_code = p_plan;
     IF v IS NULL OR h IS NULL THEN RETURN; END IF;
     INSERT INTO progress_horizons (plan_code, version, horizon) VALUES (p_plan, v, h);
-    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses)
-    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phase_progress, c.phase_completed, c.statuses
+    INSERT INTO entity_progress (plan_code, version, month, entity_code, total, phase_progress, phase_completed, statuses,
+                                 milestone_done, milestone_applicable)
+    SELECT p_plan, v, c.month, c.entity_code, c.total, c.phase_progress, c.phase_completed, c.statuses,
+           c.milestone_done, c.milestone_applicable
       FROM compute_entity_progress(p_plan, v,
                ARRAY(SELECT DISTINCT r.entity_code FROM report_milestones r WHERE r.plan_code = p_plan),
                '-infinity'::date, h) c;
@@ -233,12 +244,15 @@ CREATE CONSTRAINT TRIGGER plans_version_progress AFTER UPDATE OF current_version
 
 -- The zero progress of a catalog version: what an entity with no report has.
 CREATE FUNCTION zero_progress(p_plan text, p_version integer)
-RETURNS TABLE (total numeric, phase_progress numeric[], phase_completed boolean[], statuses jsonb)
+RETURNS TABLE (total numeric, phase_progress numeric[], phase_completed boolean[], statuses jsonb,
+               milestone_done boolean[], milestone_applicable boolean[])
 LANGUAGE sql STABLE AS $$
     SELECT 0::numeric,
            ARRAY(SELECT 0::numeric FROM plan_phases p WHERE p.plan_code = p_plan AND p.version = p_version ORDER BY p.position),
            ARRAY(SELECT false FROM plan_phases p WHERE p.plan_code = p_plan AND p.version = p_version ORDER BY p.position),
-           (SELECT jsonb_object_agg(m.code, 'not_started') FROM plan_milestones m WHERE m.plan_code = p_plan AND m.version = p_version)
+           (SELECT jsonb_object_agg(m.code, 'not_started') FROM plan_milestones m WHERE m.plan_code = p_plan AND m.version = p_version),
+           ARRAY(SELECT false FROM plan_milestones m WHERE m.plan_code = p_plan AND m.version = p_version ORDER BY m.position),
+           ARRAY(SELECT true FROM plan_milestones m WHERE m.plan_code = p_plan AND m.version = p_version ORDER BY m.position)
 $$;
 
 -- The month a read as of p_month takes its rows from: the plan's horizon when p_month is past it.
@@ -265,6 +279,7 @@ RETURNS bigint LANGUAGE sql STABLE AS $$
      WHERE f.entity_code IS NULL OR k.entity_code IS NULL
         OR f.total IS DISTINCT FROM k.total OR f.phase_progress IS DISTINCT FROM k.phase_progress
         OR f.phase_completed IS DISTINCT FROM k.phase_completed OR f.statuses IS DISTINCT FROM k.statuses
+        OR f.milestone_done IS DISTINCT FROM k.milestone_done OR f.milestone_applicable IS DISTINCT FROM k.milestone_applicable
 $$;
 
 SELECT rebuild_plan_progress(code) FROM plans;

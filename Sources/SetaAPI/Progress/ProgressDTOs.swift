@@ -70,6 +70,26 @@ struct GroupDTO: Codable, Sendable {
     var highest: [EntityRefDTO]
     var highestCount: Int
     var phaseCompletion: [PhaseShareDTO]
+    /// Each milestone's share of the group's entities that completed it, among those for which it applies
+    /// (the report's headline figures, e.g. H11 "99,8 %"). Empty for groups read back from older cuts.
+    var milestoneCompletion: [MilestoneShareDTO] = []
+    /// Progress by stage (momento) for plans that have stages (Fase II).
+    var stages: [StageProgressDTO] = []
+}
+
+struct MilestoneShareDTO: Codable, Sendable {
+    var milestoneCode: String
+    /// Percent of the entities for which the milestone applies that have it done.
+    var completedShare: Decimal
+}
+
+struct StageProgressDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    /// Mean over the group's entities of the stage's progress (its phases weighted as in the plan).
+    var meanProgress: Decimal?
+    /// Percent of the entities (for which the stage counts) that completed every phase of it.
+    var completedShare: Decimal?
 }
 
 struct GroupsResponseDTO: Codable, Sendable {
@@ -99,7 +119,7 @@ extension Decimal {
 }
 
 extension GroupDTO {
-    init(_ g: GroupResult, phaseOrder: [String], names: [String: String]) {
+    init(_ g: GroupResult, phaseOrder: [String], names: [String: String], stageNames: [String: String] = [:]) {
         let s = g.summary
         key = g.key
         name = g.name
@@ -116,5 +136,8 @@ extension GroupDTO {
         phaseCompletion = phaseOrder.compactMap { code in
             s.phaseCompletionShare[code].map { PhaseShareDTO(phaseCode: code, completedShare: $0.out) }
         }
+        milestoneCompletion = g.milestoneShares.map { MilestoneShareDTO(milestoneCode: $0.code, completedShare: $0.share.out) }
+        stages = g.stages.map { StageProgressDTO(code: $0.code, name: stageNames[$0.code] ?? $0.code,
+                                                 meanProgress: $0.mean?.out, completedShare: $0.completedShare?.out) }
     }
 }

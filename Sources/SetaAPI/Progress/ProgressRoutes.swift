@@ -103,7 +103,8 @@ enum ProgressRoutes {
                 names[try r.decode("code")] = try r.decode("name")
             }
         }
-        return groups.map { GroupDTO($0, phaseOrder: catalog.phases.map(\.code), names: names) }
+        let stageNames = Dictionary(catalog.stages.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return groups.map { GroupDTO($0, phaseOrder: catalog.phases.map(\.code), names: names, stageNames: stageNames) }
     }
 
     static func groups(_ ctx: RequestContext) throws -> APIResponse {
@@ -113,7 +114,7 @@ enum ProgressRoutes {
         let f = try filter(ctx)
         let (catalog, items) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [GroupDTO]) in
             let groups = try ProgressStore.groups(conn, guard: g, kind: kind, plan: catalog.code, version: catalog.version,
-                                                  phases: catalog.phases.map(\.code), month: month, principal: g.principal, filter: f)
+                                                  catalog: catalog, month: month, principal: g.principal, filter: f)
             return (catalog, try groupDTOs(conn, groups, catalog: catalog))
         }
         if ctx.wantsCSV {
@@ -144,7 +145,7 @@ enum ProgressRoutes {
         let f = try filter(ctx)
         let (catalog, points) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [SeriesPointDTO]) in
             let series = try ProgressStore.groupSeries(conn, guard: g, kind: kind, plan: catalog.code, version: catalog.version,
-                                                       phases: catalog.phases.map(\.code),
+                                                       catalog: catalog,
                                                        from: from, to: to, principal: g.principal, filter: f)
             let points = try series.map { p in
                 SeriesPointDTO(period: p.period, items: try groupDTOs(conn, p.groups, catalog: catalog))

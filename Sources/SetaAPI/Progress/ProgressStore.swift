@@ -85,6 +85,11 @@ struct GroupResult: Sendable {
     var summary: GroupSummary
     /// Names of the lowest and highest entities the statement returned (the first ten of each).
     var names: [String: String] = [:]
+    /// Per milestone in catalog order: percent of the group's entities that completed it, among those for which
+    /// it applies (the report's "el 99,8 % presentó…"); absent when it applies to none.
+    var milestoneShares: [(code: String, share: Decimal)] = []
+    /// Per stage (momento) in catalog order: mean progress and percent of entities that completed the stage.
+    var stages: [(code: String, mean: Decimal?, completedShare: Decimal?)] = []
 }
 
 enum ProgressStore {
@@ -125,7 +130,7 @@ enum ProgressStore {
     /// index range scan; an entity with no row there has no report up to that month: zero progress.
     /// `ent` may carry a `month` column (series): pass `perMonth` and the rows keep it.
     static func progressRows(plan: String, version: Int, month: SQL, entCTE: String = "ent", perMonth: Bool = false,
-                             passThrough: String = "", statuses: Bool = true) -> SQL {
+                             passThrough: String = "", statuses: Bool = true, milestones: Bool = false) -> SQL {
         let e = SQL(unsafe: entCTE)
         // Per month, `ent` carries `pm`, the month already resolved against the horizon (once per month, not per row).
         // Otherwise a scalar subquery: PostgreSQL computes it once (an InitPlan), not once per probed row.
@@ -133,7 +138,10 @@ enum ProgressStore {
         var extra = perMonth ? "\(entCTE).month, " : ""
         if !passThrough.isEmpty { extra += passThrough + ", " }
         // Roll-ups never read the statuses: leaving them out keeps the rows narrow through joins and sorts.
-        let statusColumn = statuses ? ", COALESCE(ep.statuses, z.statuses) AS statuses" : ""
+        var statusColumn = statuses ? ", COALESCE(ep.statuses, z.statuses) AS statuses" : ""
+        if milestones {
+            statusColumn += ", COALESCE(ep.milestone_done, z.milestone_done) AS md, COALESCE(ep.milestone_applicable, z.milestone_applicable) AS ma"
+        }
         return """
             SELECT \(unsafe: extra)\(e).entity_code,
                    CASE WHEN ep.entity_code IS NULL THEN z.total ELSE ep.total END AS total,
@@ -147,17 +155,19 @@ enum ProgressStore {
             """
     }
 
-    /// The group roll-up over a CTE `rows_` (entity_code, entity_name, total, pp, pc, gkey, gname) of maintained
-    /// rows: plain aggregates over the phase arrays, one column per phase, no JSON parsed per row. Gives what
-    /// `aggregateSelect` gives over frozen cut rows, so live and frozen groups agree.
-    static func rollUp(phaseCount: Int, phaseCodes: [String]) -> SQL {
-        var shares: [String] = []
-        for i in 1...max(phaseCount, 1) where phaseCount > 0 {
-            shares.append("""
-                COALESCE(((100 * count(*) FILTER (WHERE s.pc[\(i)] AND s.pp[\(i)] IS NOT NULL))::numeric
-                          / NULLIF(count(*) FILTER (WHERE s.pp[\(i)] IS NOT NULL), 0))::text, '')
-                """)
+    /// The group roll-up over a CTE `rows_` (entity_code, entity_name, total, pp, pc, md, ma, gkey, gname) of
+    /// maintained rows: plain aggregates over the arrays, one column per phase, milestone and stage, no JSON parsed
+    /// per row. Gives what `aggregateSelect` gives over frozen cut rows, so live and frozen groups agree, plus the
+    /// report's headline figures: each milestone's share of entities that completed it (done among those for
+    /// which it applies) and, where the plan has stages (momentos), each stage's mean progress and completion.
+    static func rollUp(_ catalog: PlanCatalog) -> SQL {
+        let phases = catalog.phases.sorted { $0.position < $1.position }
+        let milestones = catalog.milestones.sorted { $0.position < $1.position }
+        func share(_ hit: String, _ among: String) -> String {
+            "COALESCE(((100 * count(*) FILTER (WHERE \(hit)))::numeric / NULLIF(count(*) FILTER (WHERE \(among)), 0))::text, '')"
         }
+        let phaseShares = phases.indices.map { i in share("s.pc[\(i + 1)] AND s.pp[\(i + 1)] IS NOT NULL", "s.pp[\(i + 1)] IS NOT NULL") }
+        let milestoneShares = milestones.indices.map { i in share("s.md[\(i + 1)]", "s.ma[\(i + 1)]") }
         var sql: SQL = """
             , stats AS (
                 SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
@@ -173,11 +183,51 @@ enum ProgressStore {
                    array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax) AS highest,
                    (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
                    (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
-                   \(phaseCodes)::text[] AS share_phases,
+                   \(phases.map(\.code))::text[] AS share_phases,
+                   \(milestones.map(\.code))::text[] AS milestone_codes,
             """
-        sql.append(SQL(unsafe: shares.isEmpty ? "'{}'::text[]" : "ARRAY[" + shares.joined(separator: ", ") + "]"))
-        sql.append(" AS share_values FROM stats s GROUP BY s.gkey ORDER BY s.gkey")
+        sql.append(SQL(unsafe: (phaseShares.isEmpty ? "'{}'::text[]" : "ARRAY[" + phaseShares.joined(separator: ", ") + "]")
+                       + " AS share_values, "
+                       + (milestoneShares.isEmpty ? "'{}'::text[]" : "ARRAY[" + milestoneShares.joined(separator: ", ") + "]")
+                       + " AS milestone_shares, "))
+        // Stages: progress = Σ weight × phase progress / Σ weight over the stage's phases that count (rule 4 within
+        // the stage); completed when every counting phase of the stage is completed.
+        var means: [SQL] = [], stageShares: [SQL] = []
+        for stage in catalog.stages.sorted(by: { $0.position < $1.position }) {
+            let members = phases.enumerated().filter { $0.element.stageCode == stage.code }
+            guard !members.isEmpty else { continue }
+            var num: SQL = "(0", den: SQL = "(0"
+            var done = "true"
+            for (i, ph) in members {
+                num.append(" + COALESCE(\(ph.weightInPlan.description)::numeric * s.pp[\(unsafe: String(i + 1))], 0)")
+                den.append(" + CASE WHEN s.pp[\(unsafe: String(i + 1))] IS NOT NULL THEN \(ph.weightInPlan.description)::numeric ELSE 0 END")
+                done += " AND (s.pp[\(i + 1)] IS NULL OR s.pc[\(i + 1)])"
+            }
+            num.append(")"); den.append(")")
+            var mean: SQL = "COALESCE(avg("
+            mean.append(num); mean.append(" / NULLIF("); mean.append(den); mean.append(", 0))::text, '')")
+            means.append(mean)
+            var sh: SQL = "COALESCE(((100 * count(*) FILTER (WHERE "
+            sh.append(den); sh.append(SQL(unsafe: " > 0 AND \(done)))::numeric / NULLIF(count(*) FILTER (WHERE "))
+            sh.append(den); sh.append(" > 0), 0))::text, '')")
+            stageShares.append(sh)
+        }
+        let stageCodes = catalog.stages.sorted(by: { $0.position < $1.position })
+            .filter { st in phases.contains { $0.stageCode == st.code } }.map(\.code)
+        sql.append("\(stageCodes)::text[] AS stage_codes, ")
+        sql.append(means.isEmpty ? "'{}'::text[]" : SQL(unsafe: "ARRAY[") + means.joined(separator: ", ") + SQL(unsafe: "]"))
+        sql.append(" AS stage_means, ")
+        sql.append(stageShares.isEmpty ? "'{}'::text[]" : SQL(unsafe: "ARRAY[") + stageShares.joined(separator: ", ") + SQL(unsafe: "]"))
+        sql.append(" AS stage_shares FROM stats s GROUP BY s.gkey ORDER BY s.gkey")
         return sql
+    }
+
+    /// A catalog version, when the caller has none at hand (tests, tools).
+    static func catalogOf(_ conn: Connection, plan: String, version: Int) throws -> PlanCatalog {
+        guard let c = try CatalogStore.catalog(conn, code: plan, version: version) else {
+            throw DatabaseError(.decoding, message: "no catalog version \(version) of plan \(plan)")
+        }
+        return c
     }
 
     /// The catalog's phase codes in position order, when the caller has no catalog at hand (tests, tools).
@@ -256,8 +306,20 @@ enum ProgressStore {
                 for (c, n) in zip(summary.lowest, lowNames) { names[c] = n }
                 for (c, n) in zip(summary.highest, highNames) { names[c] = n }
             }
-            return GroupResult(key: try r.decode("gkey"), name: try r.decode("gname", as: String?.self) ?? "", summary: summary,
-                               names: names)
+            var result = GroupResult(key: try r.decode("gkey"), name: try r.decode("gname", as: String?.self) ?? "",
+                                     summary: summary, names: names)
+            if r.columnNames.contains("milestone_codes") {
+                let codes: [String] = try r.decode("milestone_codes")
+                let values: [String] = try r.decode("milestone_shares")
+                result.milestoneShares = zip(codes, values).compactMap { c, v in Decimal(exactText: v).map { (c, $0) } }
+                let stages: [String] = try r.decode("stage_codes")
+                let means: [String] = try r.decode("stage_means")
+                let done: [String] = try r.decode("stage_shares")
+                result.stages = stages.indices.map { i in
+                    (stages[i], i < means.count ? Decimal(exactText: means[i]) : nil, i < done.count ? Decimal(exactText: done[i]) : nil)
+                }
+            }
+            return result
         }.sorted(by: groupOrder)
     }
 
@@ -282,30 +344,30 @@ enum ProgressStore {
     /// Group roll-up as of a month, in one statement over the maintained entity rows: no cache to go cold,
     /// a request right after a write costs what any other does.
     static func groups(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, plan: String, version: Int,
-                       phases: [String]? = nil, month: Period, principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
-        let codes = try phases ?? phaseCodes(conn, plan: plan, version: version)
+                       catalog: PlanCatalog? = nil, month: Period, principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
+        let cat = try catalog ?? catalogOf(conn, plan: plan, version: version)
         let m: SQL = "\(month.firstDayString)::date"
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append(", prog AS (")
-        sql.append(progressRows(plan: plan, version: version, month: m, statuses: false))
+        sql.append(progressRows(plan: plan, version: version, month: m, statuses: false, milestones: true))
         sql.append("), grp AS (")
         sql.append(kind.membership(month: m, principal: principal))
         sql.append("""
             ), rows_ AS (
-              SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, g.gkey, g.gname
+              SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, p.md, p.ma, g.gkey, g.gname
                 FROM grp g JOIN prog p ON p.entity_code = g.entity_code JOIN entities e ON e.code = g.entity_code
             )
             """)
-        sql.append(rollUp(phaseCount: codes.count, phaseCodes: codes))
+        sql.append(rollUp(cat))
         return try decodeGroups(try run(conn, g, sql))
     }
 
     /// Group roll-ups for every month of a series, in one statement: the months are a column, the group key
     /// of each row is `YYYY-MM|key`.
     static func groupSeries(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, plan: String, version: Int,
-                            phases: [String]? = nil, from: Period, to: Period,
+                            catalog: PlanCatalog? = nil, from: Period, to: Period,
                             principal: Principal, filter: ProgressFilter) throws -> [(period: String, groups: [GroupResult])] {
-        let codes = try phases ?? phaseCodes(conn, plan: plan, version: version)
+        let cat = try catalog ?? catalogOf(conn, plan: plan, version: version)
         let mo: SQL = "mo.month"
         var sql: SQL = """
             WITH params AS (SELECT \(plan)::text AS plan),
@@ -323,15 +385,15 @@ enum ProgressStore {
                                    principal: principal))
         sql.append(") g), prog AS (")
         sql.append(progressRows(plan: plan, version: version, month: "grp.month", entCTE: "grp", perMonth: true,
-                                passThrough: "grp.gkey, grp.gname", statuses: false))
+                                passThrough: "grp.gkey, grp.gname", statuses: false, milestones: true))
         sql.append("""
             ), rows_ AS (
-              SELECT p.entity_code, e.name AS entity_name, p.total, p.pp, p.pc,
+              SELECT p.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, p.md, p.ma,
                      to_char(p.month, 'YYYY-MM') || '|' || p.gkey AS gkey, p.gname
                 FROM prog p JOIN entities e ON e.code = p.entity_code
             )
             """)
-        sql.append(rollUp(phaseCount: codes.count, phaseCodes: codes))
+        sql.append(rollUp(cat))
         var byMonth: [String: [GroupResult]] = [:]
         for var group in try decodeGroups(try run(conn, g, sql)) {
             let parts = group.key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
