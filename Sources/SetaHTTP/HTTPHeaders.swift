@@ -29,6 +29,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.filter { Self.namesEqual($0.name, name) }.map(\.value)
     }
 
+    /// How many fields are called `name` (no array built, unlike `values(for:)`).
+    public func count(of name: String) -> Int {
+        var count = 0
+        for field in fields where Self.namesEqual(field.name, name) { count += 1 }
+        return count
+    }
+
     public func contains(_ name: String) -> Bool {
         fields.contains { Self.namesEqual($0.name, name) }
     }

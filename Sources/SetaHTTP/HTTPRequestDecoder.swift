@@ -15,6 +15,7 @@
 ///   well-formed `%XX` escapes. Anything else → 400.
 /// - Header fields: token names with no whitespace before the colon, no obs-fold, values without
 ///   CTLs (HTAB allowed; bytes ≥ 0x80 allowed as obs-text). HTTP/1.1 needs exactly one Host.
+///   Two Authorization fields → 400: which credentials count would be up to each intermediary.
 /// - Framing: Transfer-Encoding must be exactly `chunked` (chunked not final or repeated → 400, another
 ///   coding before it → 501), never with Content-Length, never in HTTP/1.0. Content-Length is 1*DIGIT;
 ///   repeated identical values are accepted, differing ones → 400. Chunk extensions are ignored and
@@ -106,6 +107,17 @@ public struct HTTPRequestDecoder: Sendable {
         case .requestLine, .failed: return method.isEmpty ? nil : method
         default: return method
         }
+    }
+
+    /// The request whose head is complete and whose body is not yet read (method, target, version and
+    /// headers; empty body), e.g. to decide on `Expect: 100-continue` before the body is let in.
+    public var currentHead: HTTPRequest {
+        HTTPRequest(method: method, target: target, version: version, headers: headers)
+    }
+
+    /// A field of the head being decoded, as far as it was read (for the server's own error answers).
+    public func currentHeader(_ name: String) -> String? {
+        headers[name]
     }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
@@ -377,6 +389,10 @@ public struct HTTPRequestDecoder: Sendable {
         if isHTTP11 && hosts.isEmpty { return fail(400, "missing Host header field") }
         if let host = hosts.first, host.utf8.contains(where: Self.forbiddenInHost.contains) {
             return fail(400, "invalid Host header field")
+        }
+
+        if headers.count(of: "Authorization") > 1 {
+            return fail(400, "more than one Authorization header field")
         }
 
         let framing: Framing

@@ -1,4 +1,4 @@
-// HTTPServer: the public server: one epoll event-loop thread for all sockets, a fixed worker pool for handlers.
+// HTTPServer: the public server: one epoll event-loop thread for all sockets (it also runs non-blocking handlers), a worker pool for the rest.
 
 #if canImport(Glibc)
 import Glibc
@@ -8,6 +8,16 @@ import Foundation
 /// Produces the response for a request. Runs on a worker thread and may block (database calls).
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
 
+/// Answers a request on the event loop when it can do so without blocking (no database, no file,
+/// no lock held for long), or returns nil to send it to `HTTPHandler` on a worker. Its response
+/// body must be `.bytes`; a `.stream` is produced on a worker.
+public typealias HTTPInlineHandler = @Sendable (HTTPRequest) -> HTTPResponse?
+
+/// Decides, on a worker, whether the body of a request that asked `Expect: 100-continue` may be read
+/// (the request has its head and an empty body). Nil lets it in (`100 Continue`); a response (with a
+/// `.bytes` body) is sent as the final answer at once and the connection closes.
+public typealias HTTPBodyPermission = @Sendable (HTTPRequest) -> HTTPResponse?
+
 /// A strict HTTP/1.1 server: keep-alive, pipelining (answered in order, one request at a time per
 /// connection), Content-Length and chunked bodies, `Expect: 100-continue`, streaming responses, every
 /// limit from `HTTPServerConfiguration`, and a graceful shutdown. Malformed requests get a
@@ -15,6 +25,8 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
     private let handler: HTTPHandler
+    private let inlineHandler: HTTPInlineHandler?
+    private let bodyPermission: HTTPBodyPermission?
 
     private enum Lifecycle {
         case created, running, stopping, stopped
@@ -25,9 +37,12 @@ public final class HTTPServer: @unchecked Sendable {
     private var boundPort = 0
     private var loop: HTTPEventLoop?
 
-    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
+    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler,
+                inlineHandler: HTTPInlineHandler? = nil, bodyPermission: HTTPBodyPermission? = nil) {
         self.configuration = configuration
         self.handler = handler
+        self.inlineHandler = inlineHandler
+        self.bodyPermission = bodyPermission
     }
 
     /// Binds (port 0 picks a free port) and starts the event loop and the workers.
@@ -39,7 +54,8 @@ public final class HTTPServer: @unchecked Sendable {
                                          backlog: configuration.listenBacklog)
         let loop: HTTPEventLoop
         do {
-            loop = try HTTPEventLoop(configuration: configuration, listener: listener, handler: handler) { [weak self] in
+            loop = try HTTPEventLoop(configuration: configuration, listener: listener, handler: handler,
+                                     inlineHandler: inlineHandler, bodyPermission: bodyPermission) { [weak self] in
                 self?.markStopped()
             }
         } catch {

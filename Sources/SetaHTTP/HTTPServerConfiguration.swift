@@ -46,9 +46,25 @@ public struct HTTPServerConfiguration: Sendable {
     /// Unsent response bytes per connection above which a streaming body's `write` blocks.
     public var outputHighWaterMarkBytes: Int = 256 * 1024
 
-    /// Receives protocol-level events (bad requests, timeouts, accept failures).
-    /// Lines never contain header values or bodies, which may carry credentials.
+    /// Receives protocol-level events (timeouts, accept failures; bad requests when
+    /// `errorResponseObserver` is nil). Lines never contain header values or bodies, which may carry credentials.
     public var logger: (@Sendable (String) -> Void)?
+    /// Told of every error response the server sends by itself (400, 408, 413, 414, 417, 431, 501,
+    /// 503, 505), so the application can log it like any other request, with its X-Request-Id.
+    /// Called on the event loop: it must not block.
+    public var errorResponseObserver: (@Sendable (HTTPErrorResponseEvent) -> Void)?
 
     public init() {}
+}
+
+/// One error response the server sent by itself (see `HTTPServerConfiguration.errorResponseObserver`).
+public struct HTTPErrorResponseEvent: Sendable {
+    public var status: Int
+    /// Safe to log: never quotes header values or body bytes.
+    public var reason: String
+    /// The X-Request-Id the response carried.
+    public var requestId: String
+    /// The request's method when its request line was read.
+    public var method: String?
+    public var remoteAddress: String
 }

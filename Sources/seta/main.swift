@@ -100,7 +100,12 @@ func serve(_ a: Arguments) throws {
         })
         return shipped.filter { !applied.contains($0.version) }.map(\.name)
     }
-    let server = HTTPServer(configuration: http, handler: { app.handle($0) })
+    // The HTTP layer's own error answers are logged and counted like the application's.
+    http.errorResponseObserver = { app.recordServerError($0) }
+    // /healthz, /metrics, /v1/version and 404s answer on the event loop; the rest on the workers.
+    // 100-continue waits for the route and the token to be checked.
+    let server = HTTPServer(configuration: http, handler: { app.handle($0) },
+                            inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
     app.openConnections = { server.openConnectionCount }
     try server.start()
     server.shutdownOnSignals()

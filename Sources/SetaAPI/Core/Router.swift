@@ -26,6 +26,8 @@ struct Route: Sendable {
     let pattern: String
     let segments: [Segment]
     let requiresAuth: Bool
+    /// False for handlers that never block (no database, no file): they run on the HTTP event loop.
+    let blocking: Bool
     let handler: Handler
 }
 
@@ -38,11 +40,13 @@ struct Router: Sendable {
         case notFound
     }
 
-    mutating func add(_ method: String, _ pattern: String, auth: Bool = true, _ handler: @escaping Handler) {
+    mutating func add(_ method: String, _ pattern: String, auth: Bool = true, blocking: Bool = true,
+                      _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { s -> Route.Segment in
             s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(String(s))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, requiresAuth: auth, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, requiresAuth: auth, blocking: blocking,
+                            handler: handler))
     }
 
     /// `segments` are already percent-decoded. A route with more literal segments beats one with

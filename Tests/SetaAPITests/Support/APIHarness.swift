@@ -47,7 +47,10 @@ final class APIHarness: @unchecked Sendable {
         var http = HTTPServerConfiguration()
         http.port = 0
         let app = self.app
-        server = HTTPServer(configuration: http, handler: { app.handle($0) })
+        // Wired as `seta serve` wires it: inline answers, body permission, the server's errors logged.
+        http.errorResponseObserver = { app.recordServerError($0) }
+        server = HTTPServer(configuration: http, handler: { app.handle($0) },
+                            inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
         try server.start()
         let central = try person(role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
         centralId = central.id
