@@ -1,9 +1,30 @@
-// HTTPEventLoop: the single thread that owns every socket: accepts, reads, answers non-blocking requests, writes, timers, shutdown.
+// HTTPEventLoop: one event-loop thread and the sockets it owns: accepts, reads, answers non-blocking requests, writes, timers, shutdown.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 import Foundation
+import Synchronization
+
+/// Open connections across every event loop, checked against `maxConnections`.
+final class ConnectionCounter: Sendable {
+    private let count = Mutex(0)
+
+    var value: Int { count.withLock { $0 } }
+
+    /// Counts one more connection unless `limit` are already open.
+    func reserve(below limit: Int) -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func release() {
+        count.withLock { $0 -= 1 }
+    }
+}
 
 /// Messages from worker threads (and `shutdown()`) to the loop.
 enum LoopMessage: Sendable {
@@ -102,8 +123,8 @@ final class Connection {
 }
 
 /// Unchecked Sendable: the only members other threads touch are the mailbox, the shared flag, the
-/// worker pool (each locks itself) and `openCount`/`listenerClosed` (under `stateLock`); everything
-/// else is read and written on the loop thread alone, started by `start()`.
+/// worker pool and the connection counter (each locks itself) and `listenerClosed` (under `stateLock`);
+/// everything else is read and written on the loop thread alone, started by `start()`.
 final class HTTPEventLoop: @unchecked Sendable {
     typealias Instant = ContinuousClock.Instant
 
@@ -119,6 +140,8 @@ final class HTTPEventLoop: @unchecked Sendable {
     private let bodyPermission: HTTPBodyPermission?
     private let poll: EventPoll
     private let pool: WorkerPool
+    private let connectionCounter: ConnectionCounter
+    private let name: String
     private let mailbox: LoopMailbox
     private let wakeReadDescriptor: Int32
     private let shuttingDown = SharedFlag()
@@ -136,10 +159,10 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     // Shared with other threads.
     private let stateLock = NSCondition()
-    private var openCount = 0
     private var listenerClosed = false
 
-    init(configuration: HTTPServerConfiguration, listener: Int32, handler: @escaping HTTPHandler,
+    init(configuration: HTTPServerConfiguration, listener: Int32, name: String, pool: WorkerPool,
+         connectionCounter: ConnectionCounter, handler: @escaping HTTPHandler,
          inlineHandler: HTTPInlineHandler? = nil, bodyPermission: HTTPBodyPermission? = nil,
          onStopped: @escaping @Sendable () -> Void) throws {
         var descriptors: [Int32] = [-1, -1]
@@ -165,7 +188,9 @@ final class HTTPEventLoop: @unchecked Sendable {
         responder = HTTPResponder(handler: handler, logger: configuration.logger)
         self.inlineHandler = inlineHandler
         self.bodyPermission = bodyPermission
-        pool = WorkerPool(threadCount: configuration.workerCount, queueLimit: configuration.maxQueuedRequests)
+        self.pool = pool
+        self.connectionCounter = connectionCounter
+        self.name = name
         readBuffer = .allocate(byteCount: Self.readChunkBytes, alignment: 16)
         let shortest = [configuration.headerReadTimeout, configuration.bodyReadTimeout,
                         configuration.idleKeepAliveTimeout, configuration.writeTimeout,
@@ -177,22 +202,27 @@ final class HTTPEventLoop: @unchecked Sendable {
         readBuffer.deallocate()
     }
 
-    var openConnectionCount: Int {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        return openCount
+    /// Releases the descriptors of a loop that was made but never started (another loop failed).
+    func closeUnstarted() {
+        mailbox.close()
+        Glibc.close(wakeReadDescriptor)
+        closeListener()
     }
 
     func start() {
         let thread = Thread { [self] in run() }
-        thread.name = "seta-http-loop"
+        thread.name = name
         thread.start()
     }
 
-    /// Asks the loop to shut down and waits (briefly) until it has closed the listening socket,
-    /// so a caller can rely on new connections being refused once this returns.
+    /// Asks the loop to shut down; see `waitUntilListenerClosed()`.
     func requestShutdown() {
         mailbox.post(.shutdown)
+    }
+
+    /// Waits (briefly) until the loop has closed its listening socket, so a caller can rely on new
+    /// connections being refused once every loop's is closed.
+    func waitUntilListenerClosed() {
         stateLock.lock()
         defer { stateLock.unlock() }
         let limit = Date().addingTimeInterval(2)
@@ -236,7 +266,6 @@ final class HTTPEventLoop: @unchecked Sendable {
                 }
             }
         }
-        pool.stop()
         mailbox.close()
         Glibc.close(wakeReadDescriptor)
         closeListener()
@@ -298,10 +327,10 @@ final class HTTPEventLoop: @unchecked Sendable {
                 configuration.logger?("accept failed: errno \(code)")
                 return
             case .accepted(let fd, let address):
-                if openConnectionCount >= configuration.maxConnections {
-                    reject(fd, address: address)
+                if connectionCounter.reserve(below: configuration.maxConnections) {
+                    if register(fd, address: address, countsTowardLimit: true) == nil { connectionCounter.release() }
                 } else {
-                    register(fd, address: address, countsTowardLimit: true)
+                    reject(fd, address: address)
                 }
             }
         }
@@ -328,13 +357,7 @@ final class HTTPEventLoop: @unchecked Sendable {
                                                 asksBodyPermission: bodyPermission != nil),
             output: output, registeredEvents: events, countsTowardLimit: countsTowardLimit)
         connections[token] = connection
-        if countsTowardLimit {
-            stateLock.lock()
-            openCount += 1
-            stateLock.unlock()
-        } else {
-            lingeringRejections += 1
-        }
+        if !countsTowardLimit { lingeringRejections += 1 }
         return connection
     }
 
@@ -563,9 +586,7 @@ final class HTTPEventLoop: @unchecked Sendable {
         Glibc.close(connection.fd)
         connection.output.close()
         if connection.countsTowardLimit {
-            stateLock.lock()
-            openCount -= 1
-            stateLock.unlock()
+            connectionCounter.release()
         } else {
             lingeringRejections -= 1
         }

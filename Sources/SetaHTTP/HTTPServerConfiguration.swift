@@ -1,5 +1,7 @@
 // HTTPServerConfiguration: every limit and timeout of the HTTP server, with its default.
 
+import Foundation
+
 /// One value with every limit and timeout, so they can be found by name (grep `maxHeaderBytes`).
 /// The status a client gets when a limit is crossed is noted on each.
 public struct HTTPServerConfiguration: Sendable {
@@ -37,6 +39,9 @@ public struct HTTPServerConfiguration: Sendable {
 
     /// Open connections; one more is accepted, answered 503 and closed.
     public var maxConnections: Int = 4096
+    /// Event-loop threads, each with its own listening socket on the port (SO_REUSEPORT) and its own
+    /// connections; they parse and run inline handlers, so one per core.
+    public var eventLoopCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Threads that run handlers (handlers block, e.g. on libpq).
     public var workerCount: Int = 16
     /// Requests waiting for a worker; beyond it a request is answered 503 and its connection closed.
