@@ -62,3 +62,50 @@ struct BodyPermissionTests {
         #expect(String(decoding: body, as: UTF8.self).contains("Authorization"))
     }
 }
+
+@Suite("One log line per answer")
+struct RequestLogTests {
+    final class Lines: @unchecked Sendable {
+        // Unchecked: `all` is only touched under `lock`.
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func add(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+        /// The decoded lines whose request_id is `id`.
+        func requests(withId id: String) -> [[String: Any]] {
+            lock.lock()
+            defer { lock.unlock() }
+            return lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["request_id"] as? String == id }
+        }
+    }
+
+    @Test("/healthz answers on the event loop with its body, the caller's X-Request-Id and one log line")
+    func healthzIsAnsweredAndLoggedOnce() throws {
+        let lines = Lines()
+        let h = try APIHarness(log: Log(write: { lines.add($0) }))
+        let response = try h.call("GET", "/healthz", token: .some(nil), headers: [("X-Request-Id", "health-1")])
+        #expect(response.status == 200)
+        #expect(response.text == #"{"status":"ok"}"#)
+        #expect(response.header("X-Request-Id") == "health-1")
+        let logged = lines.requests(withId: "health-1")
+        #expect(logged.count == 1)
+        #expect(logged.first?["route"] as? String == "/healthz")
+        #expect(logged.first?["status"] as? Int == 200)
+    }
+
+    @Test("a request the HTTP layer refuses carries an X-Request-Id, is logged once with it and is counted")
+    func serverRefusalIsLoggedAndCounted() throws {
+        let lines = Lines()
+        let h = try APIHarness(log: Log(write: { lines.add($0) }))
+        let raw = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad-1\r\nBad Header: y\r\n\r\n"
+        let response = try TestHTTPClient.parse(TestHTTPClient.exchange(port: h.port, bytes: Array(raw.utf8)), method: "GET")
+        #expect(response.status == 400)
+        #expect(response.header("X-Request-Id") == "bad-1")
+        let logged = lines.requests(withId: "bad-1")
+        #expect(logged.count == 1)
+        #expect(logged.first?["status"] as? Int == 400)
+        #expect(logged.first?["route"] as? String == "(http)")
+        let metrics = try h.call("GET", "/metrics", token: .some(nil)).text
+        #expect(metrics.contains(#"seta_http_requests_total{route="(http)",method="GET",status="400"} 1"#))
+    }
+}

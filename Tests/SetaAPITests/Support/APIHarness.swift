@@ -36,13 +36,13 @@ final class APIHarness: @unchecked Sendable {
         _ = try Seeder.seed(pool, dataDirectory: repositoryRoot.appendingPathComponent("Data"))
     }
 
-    init(now: Date = TestClock.date("2021-06-15T12:00:00Z")) throws {
+    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent) throws {
         clock = TestClock(now)
         database = try TestDatabase.make(template: APIHarness.seededTemplate)
         var config = AppConfiguration()
         let clock = self.clock
         config.clock = { clock.now }
-        config.log = Log.silent
+        config.log = log
         app = SetaApp(pool: database.pool, configuration: config)
         var http = HTTPServerConfiguration()
         http.port = 0
