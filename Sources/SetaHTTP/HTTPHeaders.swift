@@ -74,6 +74,21 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         "HTTPHeaders(" + fields.map(\.name).joined(separator: ", ") + ")"
     }
 
+    /// For two Strings (the common case: every field against the server's own names) this compares
+    /// their UTF-8 buffers directly instead of zipping two generic views.
+    static func namesEqual(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for index in 0..<x.count where x[index] != y[index] {
+                    if asciiLowercased(x[index]) != asciiLowercased(y[index]) { return false }
+                }
+                return true
+            }
+        }
+    }
+
     static func namesEqual<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
         let x = a.utf8, y = b.utf8
         guard x.count == y.count else { return false }

@@ -33,6 +33,8 @@ struct Route: Sendable {
 
 struct Router: Sendable {
     private(set) var routes: [Route] = []
+    /// Indices into `routes` by segment count, so a match only looks at routes of the right length.
+    private var bySegmentCount: [[Int]] = []
 
     enum Match {
         case found(Route, [String: String])
@@ -47,17 +49,22 @@ struct Router: Sendable {
         }
         routes.append(Route(method: method, pattern: pattern, segments: segments, requiresAuth: auth, blocking: blocking,
                             handler: handler))
+        while bySegmentCount.count <= segments.count { bySegmentCount.append([]) }
+        bySegmentCount[segments.count].append(routes.count - 1)
     }
 
     /// `segments` are already percent-decoded. A route with more literal segments beats one with
     /// parameters on the same path (`/v1/progress/entities` before `/v1/progress/{group}`).
     func match(method: String, segments: [String]) -> Match {
         var best: (route: Route, params: [String: String], score: Int)?
-        var allowed = Set<String>()
-        for route in routes where route.segments.count == segments.count {
+        // A few methods at most: an array avoids hashing on every request.
+        var allowed: [String] = []
+        guard segments.count < bySegmentCount.count else { return .notFound }
+        for index in bySegmentCount[segments.count] {
+            let route = routes[index]
             guard let (params, score) = Router.bind(route, segments) else { continue }
-            allowed.insert(route.method)
-            if route.method == "GET" { allowed.insert("HEAD") }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
+            if route.method == "GET", !allowed.contains("HEAD") { allowed.append("HEAD") }
             let methodMatches = route.method == method || (method == "HEAD" && route.method == "GET")
             if methodMatches, best == nil || score > best!.score {
                 best = (route, params, score)
