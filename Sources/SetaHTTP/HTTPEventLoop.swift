@@ -399,7 +399,10 @@ final class HTTPEventLoop: @unchecked Sendable {
             close(connection)
             return
         }
-        updateInterest(connection)
+        // Read interest is dropped lazily: only once the socket reports input the connection does not
+        // want now (pipelined bytes, a half-close while a worker answers).
+        let unwantedInput = events & (EventPoll.readable | EventPoll.peerHalfClosed) != 0 && !connection.machine.wantsRead
+        updateInterest(connection, dropUnwantedRead: unwantedInput)
     }
 
     private func readFrom(_ connection: Connection) {
@@ -553,10 +556,18 @@ final class HTTPEventLoop: @unchecked Sendable {
         return []
     }
 
-    private func updateInterest(_ connection: Connection) {
+    /// Registers what the connection waits for. A connection that stops wanting input (a worker is
+    /// answering) keeps its read interest until input actually arrives (`dropUnwantedRead`): most
+    /// requests are not pipelined, and this saves two `epoll_ctl` per request handed to a worker.
+    private func updateInterest(_ connection: Connection, dropUnwantedRead: Bool = false) {
         guard isOpen(connection), !connection.machine.isClosed else { return }
         var events: UInt32 = 0
-        if connection.machine.wantsRead { events |= EventPoll.readable | EventPoll.peerHalfClosed }
+        let readInterest = EventPoll.readable | EventPoll.peerHalfClosed
+        if connection.machine.wantsRead {
+            events |= readInterest
+        } else if !dropUnwantedRead {
+            events |= connection.registeredEvents & readInterest
+        }
         if connection.output.unsentByteCount > 0 { events |= EventPoll.writable }
         guard events != connection.registeredEvents else { return }
         do {

@@ -4,6 +4,8 @@ import Foundation
 enum OperationsRoutes {
     /// `{"status":"ok"}`, encoded once: /healthz is the route load balancers hit most.
     static let healthyBody = Array(#"{"status":"ok"}"#.utf8)
+    /// `{"status":"ready"}`, encoded once for the same reason (orchestrators poll /readyz too).
+    static let readyBody = Array(#"{"status":"ready"}"#.utf8)
 
     static func register(_ r: inout Router) {
         // The three that never touch the database answer on the HTTP event loop (blocking: false).
@@ -19,7 +21,7 @@ enum OperationsRoutes {
             guard pending.isEmpty else {
                 throw APIError.unavailable("Hay migraciones pendientes: \(pending.joined(separator: ", ")).")
             }
-            return try .json(["status": "ready"])
+            return .json(status: 200, body: readyBody, headers: [])
         }
         r.add("GET", "/metrics", auth: false, blocking: false) { ctx in
             let stats = ctx.db.stats
