@@ -80,7 +80,10 @@ func serve(_ a: Arguments) throws {
     var http = HTTPServerConfiguration()
     http.host = a.value("--host") ?? ProcessInfo.processInfo.environment["SETA_HOST"] ?? http.host
     http.port = try a.int("--port", default: Int(ProcessInfo.processInfo.environment["SETA_PORT"] ?? "") ?? http.port)
-    http.workerCount = try a.int("--workers", default: http.workerCount)
+    // Every request that reaches a worker uses the database (the rest answer on the event loops), so one
+    // worker per pooled connection: more would only queue for a connection (measured: /readyz at 64
+    // connections did 13.9k req/s with 16 workers on 10 connections, 22.7k with 10).
+    http.workerCount = try a.int("--workers", default: DatabaseLimits.defaults.poolMaxConnections)
     guard (0...65535).contains(http.port) else { throw UsageError(description: "--port fuera de rango") }
     guard (1...512).contains(http.workerCount) else { throw UsageError(description: "--workers entre 1 y 512") }
     http.logger = { message in log.event("warn", "http", ["detail": message]) }
