@@ -396,8 +396,9 @@ public struct HTTPRequestDecoder: Sendable {
         }
 
         let framing: Framing
-        let transferEncodings = headers.values(for: "Transfer-Encoding")
-        let contentLengths = headers.values(for: "Content-Length")
+        // `contains` first: most requests have neither field, and `values(for:)` builds an array.
+        let transferEncodings = headers.contains("Transfer-Encoding") ? headers.values(for: "Transfer-Encoding") : []
+        let contentLengths = headers.contains("Content-Length") ? headers.values(for: "Content-Length") : []
         if !transferEncodings.isEmpty {
             if !isHTTP11 { return fail(400, "Transfer-Encoding in an HTTP/1.0 request") }
             if !contentLengths.isEmpty { return fail(400, "both Content-Length and Transfer-Encoding") }
@@ -438,7 +439,7 @@ public struct HTTPRequestDecoder: Sendable {
 
         // Expect is ignored in HTTP/1.0 requests (RFC 9110 §10.1.1).
         var expectsContinue = false
-        let expectations = headers.values(for: "Expect")
+        let expectations = headers.contains("Expect") ? headers.values(for: "Expect") : []
         if isHTTP11 && !expectations.isEmpty {
             let tokens = expectations.flatMap { $0.split(separator: ",") }.map { HTTPHeaders.trimmed($0) }
             guard tokens.allSatisfy({ HTTPHeaders.namesEqual($0, "100-continue") }) else {

@@ -93,9 +93,11 @@ enum HTTPResponseEncoder {
 
     /// A header field is written only if it cannot break the framing (no CR/LF/CTL: response splitting).
     static func isSendable(_ field: HTTPHeaders.Element) -> Bool {
-        !field.name.isEmpty
-            && field.name.utf8.allSatisfy(HTTPRequestDecoder.isTokenByte)
-            && !field.value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F })
+        // Scanned as contiguous UTF-8 buffers: this runs for every field of every response.
+        var name = field.name, value = field.value
+        return !name.isEmpty
+            && name.withUTF8 { $0.allSatisfy(HTTPRequestDecoder.isTokenByte) }
+            && !value.withUTF8 { $0.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) }
     }
 
     /// One chunk of a chunked body; `bytes` must not be empty (an empty chunk ends the body).
