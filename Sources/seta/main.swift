@@ -103,11 +103,12 @@ func serve(_ a: Arguments) throws {
     let readiness = SQL(unsafe: "SELECT \(shipped.count) - count(*)::int FROM schema_migrations WHERE version IN ("
         + shipped.map { String($0.version) }.joined(separator: ",") + ")")
     // Applied migrations are never undone, so once every shipped one was seen applied, readiness only
-    // needs to prove the database answers: a `SELECT 1`, like any pooler's health check.
+    // needs to prove the database answers: a `SELECT 1`, like any pooler's health check, sent with the
+    // simple protocol (one message; a constant text, no parameters), as pgbench sends its own.
     let migrationsCurrent = Mutex(false)
     app.pendingMigrations = {
         if migrationsCurrent.withLock({ $0 }) {
-            _ = try pool.withConnection { conn in try conn.query("SELECT 1") }
+            try pool.withConnection { conn in try conn.executeScript(unsafe: "SELECT 1") }
             return []
         }
         let missing: Int = try pool.withConnection { conn in try conn.query(readiness).rows[0].decode(0, as: Int.self) }
