@@ -2,7 +2,10 @@
 # Benchmarks (figures for BENCHMARKS.md; never a test): wrk against the service and nginx, pgbench on the
 # same SQL, and the time to take and export a cut, on the national demo dataset.
 # Usage: scripts/bench.sh [BINARY]   (default .build/release/seta; needs wrk and nginx: apt-get install wrk nginx)
+# PEER_URL=http://host:port (optional): a peer service (e.g. Hummingbird 2) serving /healthz and /readyz, measured
+# in the same run with the same wrk settings. It should run on a machine like this one; none is on this machine.
 set -euo pipefail
+ulimit -n 8192 2>/dev/null || true   # 1,000 idle connections are opened below
 cd "$(dirname "$0")/.."
 BIN=$(readlink -f "${1:-.build/release/seta}")
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -51,10 +54,47 @@ NGX
 nginx -c "$WORK/nginx.conf"
 
 echo "== HTTP server (64 connections, 10 s)"
+ratio() { python3 -c "import sys; a, b = float(sys.argv[2] or 0), float(sys.argv[3] or 0); print(f'{sys.argv[1]}: {a / b:.2f}' if b else f'{sys.argv[1]}: n/a')" "$@"; }
 run_wrk "seta /healthz" 64 "http://127.0.0.1:$PORT/healthz"; SETA_RPS=$(cat "$WORK/last_rps")
 run_wrk "nginx same bytes" 64 "http://127.0.0.1:$NGINX_PORT/healthz"; NGINX_RPS=$(cat "$WORK/last_rps")
-python3 -c "print(f'seta/nginx throughput ratio: {float(\"$SETA_RPS\")/float(\"$NGINX_RPS\"):.2f}')"
-run_wrk "seta /readyz (one database round trip)" 64 "http://127.0.0.1:$PORT/readyz"
+ratio "seta/nginx throughput ratio" "$SETA_RPS" "$NGINX_RPS"
+run_wrk "seta /readyz (one database round trip)" 64 "http://127.0.0.1:$PORT/readyz"; READY_RPS=$(cat "$WORK/last_rps")
+if [ -n "${PEER_URL:-}" ]; then
+  run_wrk "peer /healthz ($PEER_URL)" 64 "$PEER_URL/healthz"; PEER_RPS=$(cat "$WORK/last_rps")
+  ratio "seta/peer throughput ratio (/healthz)" "$SETA_RPS" "$PEER_RPS"
+  run_wrk "peer /readyz ($PEER_URL)" 64 "$PEER_URL/readyz"; PEER_READY_RPS=$(cat "$WORK/last_rps")
+  ratio "seta/peer throughput ratio (/readyz)" "$READY_RPS" "$PEER_READY_RPS"
+else
+  echo "peer: not measured (set PEER_URL to a Hummingbird 2 service serving /healthz and /readyz)"
+fi
+# /readyz against PostgreSQL's own ceiling for one round trip at the same concurrency.
+echo "SELECT 1;" > "$WORK/select1.sql"
+PGB1=$("$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U seta -c 64 -j 2 -T 10 -f "$WORK/select1.sql" seta 2>&1)
+PGB1_TPS=$(awk '/^tps/{print $3; exit}' <<<"$PGB1"); PGB1_LAT=$(awk '/latency average/{print $4}' <<<"$PGB1")
+echo "pgbench SELECT 1 (64 clients, 2 threads, 10 s): $PGB1_TPS tps, average latency $PGB1_LAT ms"
+ratio "seta /readyz / pgbench SELECT 1" "$READY_RPS" "$PGB1_TPS"
+# 1,000 idle kept-alive connections: each sends one /healthz, then all stay open while the RSS is read.
+python3 - "$PORT" "$SETA_PID" <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+def rss():
+    return next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS"))
+before = rss()
+conns = []
+for _ in range(1000):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+    conns.append(s)
+for s in conns:
+    data = b""
+    while not (b"\r\n\r\n" in data and data.endswith(b"}")):
+        chunk = s.recv(4096)
+        if not chunk: break
+        data += chunk
+time.sleep(1)
+print(f"seta RSS with 1,000 idle keep-alive connections: {rss() / 1024:.1f} MB (before opening them: {before / 1024:.1f} MB)")
+for s in conns: s.close()
+PY
 
 echo "== dashboards on the national demo, quiet (16 connections, 10 s)"
 Q="plan=gap-2020-f1"

@@ -13,6 +13,9 @@ struct HTTPConnectionStateMachine {
         /// Part of the head has arrived; the header timer runs from `since` and is never reset.
         case readingHead(since: Instant)
         case readingBody(since: Instant)
+        /// The head asked `Expect: 100-continue`; the application is deciding whether the body may be
+        /// read (route, credentials). Nothing is read meanwhile.
+        case awaitingPermission
         /// A worker is producing the response; `keepAlive` is what the request allows.
         case responding(keepAlive: Bool)
         /// An error response is queued; once it is flushed the connection closes.
@@ -25,6 +28,9 @@ struct HTTPConnectionStateMachine {
     enum Action {
         /// Queue `HTTP/1.1 100 Continue`.
         case sendContinue
+        /// Ask the application whether this head's body may be read; answer with `permissionGranted`
+        /// or `permissionDenied`. Only when the machine was made with `asksBodyPermission`.
+        case askPermission(HTTPRequest)
         /// Run the handler for `request`; report back with `responseSent` once it is flushed.
         case dispatch(HTTPRequest, keepAlive: Bool)
         /// Queue an error response (with `Connection: close`); report `responseSent` once flushed.
@@ -44,8 +50,11 @@ struct HTTPConnectionStateMachine {
     private let bodyReadTimeout: Duration
     private let idleKeepAliveTimeout: Duration
     private let closeLingerTimeout: Duration
+    /// Whether `Expect: 100-continue` waits for the application's verdict before `100 Continue`.
+    private let asksBodyPermission: Bool
 
-    init(configuration: HTTPServerConfiguration, now: Instant) {
+    init(configuration: HTTPServerConfiguration, now: Instant, asksBodyPermission: Bool = false) {
+        self.asksBodyPermission = asksBodyPermission
         state = .awaitingRequest(since: now, fresh: true)
         decoder = HTTPRequestDecoder(configuration: configuration)
         headerReadTimeout = configuration.headerReadTimeout
@@ -62,7 +71,7 @@ struct HTTPConnectionStateMachine {
         // Reading (and discarding) while an error response is queued keeps a client that is still
         // sending a large body from blocking both directions.
         case .closingAfterFlush: return true
-        case .responding, .closed: return false
+        case .responding, .awaitingPermission, .closed: return false
         }
     }
 
@@ -73,7 +82,7 @@ struct HTTPConnectionStateMachine {
         case .awaitingRequest, .readingHead, .readingBody:
             decoder.feed(bytes)
             return advance(now: now)
-        case .responding:
+        case .responding, .awaitingPermission:
             // Pipelined bytes read before reading paused: keep them for after the response.
             decoder.feed(bytes)
             return []
@@ -97,9 +106,23 @@ struct HTTPConnectionStateMachine {
         case .draining:
             state = .closed
             return [.close]
-        case .responding, .closingAfterFlush, .closed:
+        case .responding, .awaitingPermission, .closingAfterFlush, .closed:
             return []
         }
+    }
+
+    /// The application lets the body in: `100 Continue` goes out and the body timer starts.
+    mutating func permissionGranted(now: Instant) -> [Action] {
+        guard state == .awaitingPermission else { return [] }
+        state = .readingBody(since: now)
+        return [.sendContinue] + advance(now: now)
+    }
+
+    /// The application refused the body: its final answer is sent (the loop queues it), then the
+    /// connection closes, since the unread body would otherwise be taken for the next request.
+    mutating func permissionDenied() {
+        guard state == .awaitingPermission else { return }
+        state = .responding(keepAlive: false)
     }
 
     /// The queued response was written out completely. `closeRequested` is set when the response
@@ -151,7 +174,7 @@ struct HTTPConnectionStateMachine {
                 state = .closed
                 return [.close]
             }
-        case .responding, .closingAfterFlush, .closed:
+        case .responding, .awaitingPermission, .closingAfterFlush, .closed:
             break
         }
         return []
@@ -192,6 +215,11 @@ struct HTTPConnectionStateMachine {
                 }
                 return actions
             case .continueExpected:
+                if asksBodyPermission {
+                    state = .awaitingPermission
+                    actions.append(.askPermission(decoder.currentHead))
+                    return actions
+                }
                 // The body timer starts when the client is told to send the body.
                 state = .readingBody(since: now)
                 actions.append(.sendContinue)

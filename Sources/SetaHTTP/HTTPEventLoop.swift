@@ -1,9 +1,30 @@
-// HTTPEventLoop: the single thread that owns every socket: accepts, reads, writes, timers, shutdown.
+// HTTPEventLoop: one event-loop thread and the sockets it owns: accepts, reads, answers non-blocking requests, writes, timers, shutdown.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 import Foundation
+import Synchronization
+
+/// Open connections across every event loop, checked against `maxConnections`.
+final class ConnectionCounter: Sendable {
+    private let count = Mutex(0)
+
+    var value: Int { count.withLock { $0 } }
+
+    /// Counts one more connection unless `limit` are already open.
+    func reserve(below limit: Int) -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func release() {
+        count.withLock { $0 -= 1 }
+    }
+}
 
 /// Messages from worker threads (and `shutdown()`) to the loop.
 enum LoopMessage: Sendable {
@@ -11,6 +32,8 @@ enum LoopMessage: Sendable {
     case send(UInt64)
     /// The worker finished the response for this connection.
     case responded(UInt64, ResponseOutcome)
+    /// The application's verdict on reading this connection's body (nil: read it).
+    case permission(UInt64, HTTPResponse?)
     case shutdown
 }
 
@@ -99,6 +122,9 @@ final class Connection {
     }
 }
 
+/// Unchecked Sendable: the only members other threads touch are the mailbox, the shared flag, the
+/// worker pool and the connection counter (each locks itself) and `listenerClosed` (under `stateLock`);
+/// everything else is read and written on the loop thread alone, started by `start()`.
 final class HTTPEventLoop: @unchecked Sendable {
     typealias Instant = ContinuousClock.Instant
 
@@ -110,8 +136,12 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     private let configuration: HTTPServerConfiguration
     private let responder: HTTPResponder
+    private let inlineHandler: HTTPInlineHandler?
+    private let bodyPermission: HTTPBodyPermission?
     private let poll: EventPoll
     private let pool: WorkerPool
+    private let connectionCounter: ConnectionCounter
+    private let name: String
     private let mailbox: LoopMailbox
     private let wakeReadDescriptor: Int32
     private let shuttingDown = SharedFlag()
@@ -129,10 +159,11 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     // Shared with other threads.
     private let stateLock = NSCondition()
-    private var openCount = 0
     private var listenerClosed = false
 
-    init(configuration: HTTPServerConfiguration, listener: Int32, handler: @escaping HTTPHandler,
+    init(configuration: HTTPServerConfiguration, listener: Int32, name: String, pool: WorkerPool,
+         connectionCounter: ConnectionCounter, handler: @escaping HTTPHandler,
+         inlineHandler: HTTPInlineHandler? = nil, bodyPermission: HTTPBodyPermission? = nil,
          onStopped: @escaping @Sendable () -> Void) throws {
         var descriptors: [Int32] = [-1, -1]
         guard pipe(&descriptors) == 0 else { throw HTTPServerError.systemCall("pipe", errno: errno) }
@@ -155,7 +186,11 @@ final class HTTPEventLoop: @unchecked Sendable {
         wakeReadDescriptor = descriptors[0]
         mailbox = LoopMailbox(wakeDescriptor: descriptors[1])
         responder = HTTPResponder(handler: handler, logger: configuration.logger)
-        pool = WorkerPool(threadCount: configuration.workerCount, queueLimit: configuration.maxQueuedRequests)
+        self.inlineHandler = inlineHandler
+        self.bodyPermission = bodyPermission
+        self.pool = pool
+        self.connectionCounter = connectionCounter
+        self.name = name
         readBuffer = .allocate(byteCount: Self.readChunkBytes, alignment: 16)
         let shortest = [configuration.headerReadTimeout, configuration.bodyReadTimeout,
                         configuration.idleKeepAliveTimeout, configuration.writeTimeout,
@@ -167,22 +202,27 @@ final class HTTPEventLoop: @unchecked Sendable {
         readBuffer.deallocate()
     }
 
-    var openConnectionCount: Int {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        return openCount
+    /// Releases the descriptors of a loop that was made but never started (another loop failed).
+    func closeUnstarted() {
+        mailbox.close()
+        Glibc.close(wakeReadDescriptor)
+        closeListener()
     }
 
     func start() {
         let thread = Thread { [self] in run() }
-        thread.name = "seta-http-loop"
+        thread.name = name
         thread.start()
     }
 
-    /// Asks the loop to shut down and waits (briefly) until it has closed the listening socket,
-    /// so a caller can rely on new connections being refused once this returns.
+    /// Asks the loop to shut down; see `waitUntilListenerClosed()`.
     func requestShutdown() {
         mailbox.post(.shutdown)
+    }
+
+    /// Waits (briefly) until the loop has closed its listening socket, so a caller can rely on new
+    /// connections being refused once every loop's is closed.
+    func waitUntilListenerClosed() {
         stateLock.lock()
         defer { stateLock.unlock() }
         let limit = Date().addingTimeInterval(2)
@@ -226,7 +266,6 @@ final class HTTPEventLoop: @unchecked Sendable {
                 }
             }
         }
-        pool.stop()
         mailbox.close()
         Glibc.close(wakeReadDescriptor)
         closeListener()
@@ -240,6 +279,20 @@ final class HTTPEventLoop: @unchecked Sendable {
             switch message {
             case .send(let token):
                 if let connection = connections[token] { sendOutput(connection) }
+            case .permission(let token, let verdict):
+                guard let connection = connections[token] else { continue }
+                guard let refusal = verdict else {
+                    perform(connection.machine.permissionGranted(now: .now), on: connection)
+                    continue
+                }
+                connection.machine.permissionDenied()
+                var response = refusal
+                // The body stays unread, so the answer must be complete in itself.
+                if case .stream = response.body { response.body = .bytes([]) }
+                connection.outcome = responder.write(
+                    response, for: connection.machine.decoder.currentHead, keepAlive: false, shuttingDown: true,
+                    output: connection.output, onLoop: true)
+                sendOutput(connection)
             case .responded(let token, let outcome):
                 guard let connection = connections[token] else { continue }
                 if outcome.abort {
@@ -274,10 +327,10 @@ final class HTTPEventLoop: @unchecked Sendable {
                 configuration.logger?("accept failed: errno \(code)")
                 return
             case .accepted(let fd, let address):
-                if openConnectionCount >= configuration.maxConnections {
-                    reject(fd, address: address)
+                if connectionCounter.reserve(below: configuration.maxConnections) {
+                    if register(fd, address: address, countsTowardLimit: true) == nil { connectionCounter.release() }
                 } else {
-                    register(fd, address: address, countsTowardLimit: true)
+                    reject(fd, address: address)
                 }
             }
         }
@@ -300,23 +353,21 @@ final class HTTPEventLoop: @unchecked Sendable {
         }
         let connection = Connection(
             token: token, fd: fd, address: address,
-            machine: HTTPConnectionStateMachine(configuration: configuration, now: .now),
+            machine: HTTPConnectionStateMachine(configuration: configuration, now: .now,
+                                                asksBodyPermission: bodyPermission != nil),
             output: output, registeredEvents: events, countsTowardLimit: countsTowardLimit)
         connections[token] = connection
-        if countsTowardLimit {
-            stateLock.lock()
-            openCount += 1
-            stateLock.unlock()
-        } else {
-            lingeringRejections += 1
-        }
+        if !countsTowardLimit { lingeringRejections += 1 }
         return connection
     }
 
     /// Over `maxConnections`: answer 503 at once, then only drain (or just close if too many drain).
     private func reject(_ fd: Int32, address: String) {
-        configuration.logger?("503 to \(address): more than \(configuration.maxConnections) connections")
-        let response = HTTPResponseEncoder.errorResponse(status: 503, reason: "The server has too many open connections.")
+        let reason = "The server has too many open connections."
+        let requestId = HTTPRequestID.generate()
+        report(HTTPErrorResponseEvent(status: 503, reason: reason, requestId: requestId, method: nil, remoteAddress: address),
+               log: "503 to \(address): more than \(configuration.maxConnections) connections")
+        let response = HTTPResponseEncoder.errorResponse(status: 503, reason: reason, requestId: requestId)
         _ = response.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         guard lingeringRejections < Self.maxLingeringRejections else {
             Glibc.close(fd)
@@ -348,7 +399,10 @@ final class HTTPEventLoop: @unchecked Sendable {
             close(connection)
             return
         }
-        updateInterest(connection)
+        // Read interest is dropped lazily: only once the socket reports input the connection does not
+        // want now (pipelined bytes, a half-close while a worker answers).
+        let unwantedInput = events & (EventPoll.readable | EventPoll.peerHalfClosed) != 0 && !connection.machine.wantsRead
+        updateInterest(connection, dropUnwantedRead: unwantedInput)
     }
 
     private func readFrom(_ connection: Connection) {
@@ -372,20 +426,29 @@ final class HTTPEventLoop: @unchecked Sendable {
         }
     }
 
+    /// Performs the machine's actions and the ones they lead to. Iterative, not recursive: an inline
+    /// response flushed at once lets the next pipelined request be dispatched, and so on.
     private func perform(_ actions: [HTTPConnectionStateMachine.Action], on connection: Connection) {
-        for action in actions {
+        var pending = actions[...]
+        while let action = pending.popFirst() {
             guard isOpen(connection) else { return }
             switch action {
             case .sendContinue:
                 connection.output.enqueueFromLoop(HTTPResponseEncoder.continueResponse)
-                sendOutput(connection)
+                pending += flush(connection)
             case .dispatch(let request, let keepAlive):
-                dispatch(request, keepAlive: keepAlive, on: connection)
+                pending += dispatch(request, keepAlive: keepAlive, on: connection)
+            case .askPermission(let head):
+                pending += askPermission(head, on: connection)
             case .sendError(let status, let reason, let isHead):
-                configuration.logger?("\(status) to \(connection.address): \(reason)")
+                let decoder = connection.machine.decoder
+                let requestId = HTTPRequestID.echoing(decoder.currentHeader(HTTPRequestID.headerName))
+                report(HTTPErrorResponseEvent(status: status, reason: reason, requestId: requestId,
+                                              method: decoder.currentMethod, remoteAddress: connection.address),
+                       log: "\(status) to \(connection.address): \(reason)")
                 connection.output.enqueueFromLoop(
-                    HTTPResponseEncoder.errorResponse(status: status, reason: reason, isHead: isHead))
-                sendOutput(connection)
+                    HTTPResponseEncoder.errorResponse(status: status, reason: reason, isHead: isHead, requestId: requestId))
+                pending += flush(connection)
             case .halfClose:
                 Glibc.shutdown(connection.fd, Int32(SHUT_WR))
             case .close:
@@ -395,21 +458,71 @@ final class HTTPEventLoop: @unchecked Sendable {
         if isOpen(connection) { updateInterest(connection) }
     }
 
-    private func dispatch(_ request: HTTPRequest, keepAlive: Bool, on connection: Connection) {
+    /// An error response the server sends by itself: to the application's observer when there is one
+    /// (it logs it as a request), otherwise a line to `logger`.
+    private func report(_ event: HTTPErrorResponseEvent, log line: @autoclosure () -> String) {
+        if let observer = configuration.errorResponseObserver {
+            observer(event)
+        } else {
+            configuration.logger?(line())
+        }
+    }
+
+    /// Answers on the loop when the inline handler can; otherwise queues the request for a worker.
+    /// Returns the actions that follow an answer already flushed.
+    private func dispatch(_ request: HTTPRequest, keepAlive: Bool,
+                          on connection: Connection) -> [HTTPConnectionStateMachine.Action] {
         var request = request
         request.remoteAddress = connection.address
-        let job: WorkerPool.Job = { [request, token = connection.token, output = connection.output, responder, mailbox, shuttingDown] in
-            let outcome = responder.respond(to: request, keepAlive: keepAlive,
+        let shuttingDown = shutdownDeadline != nil
+        var ready: HTTPResponse?
+        if let inlineHandler, let response = inlineHandler(request) {
+            if case .bytes = response.body {
+                connection.outcome = responder.write(response, for: request, keepAlive: keepAlive,
+                                                     shuttingDown: shuttingDown, output: connection.output, onLoop: true)
+                return flush(connection)
+            }
+            ready = response
+        }
+        let job: WorkerPool.Job = { [request, ready, token = connection.token, output = connection.output, responder, mailbox, shuttingDown = self.shuttingDown] in
+            let outcome: ResponseOutcome
+            if let ready {
+                outcome = responder.write(ready, for: request, keepAlive: keepAlive, shuttingDown: shuttingDown.isSet,
+                                          output: output, onLoop: false)
+            } else {
+                outcome = responder.respond(to: request, keepAlive: keepAlive,
                                             shuttingDown: { shuttingDown.isSet }, output: output)
+            }
             mailbox.post(.responded(token, outcome))
         }
-        if !pool.submit(job) {
-            configuration.logger?("503 to \(connection.address): \(configuration.maxQueuedRequests) requests already queued")
-            connection.output.enqueueFromLoop(HTTPResponseEncoder.errorResponse(
-                status: 503, reason: "The server is overloaded; try again shortly.", isHead: request.method == "HEAD"))
-            connection.outcome = ResponseOutcome(close: true)
-            sendOutput(connection)
+        if pool.submit(job) { return [] }
+        return overloaded(connection, method: request.method, requestId: request.headers[HTTPRequestID.headerName])
+    }
+
+    /// Asks the application (on a worker: it may look up credentials) whether the body may be read.
+    private func askPermission(_ head: HTTPRequest, on connection: Connection) -> [HTTPConnectionStateMachine.Action] {
+        guard let bodyPermission else { return connection.machine.permissionGranted(now: .now) }
+        var head = head
+        head.remoteAddress = connection.address
+        let job: WorkerPool.Job = { [head, token = connection.token, mailbox] in
+            mailbox.post(.permission(token, bodyPermission(head)))
         }
+        if pool.submit(job) { return [] }
+        connection.machine.permissionDenied()
+        return overloaded(connection, method: head.method, requestId: head.headers[HTTPRequestID.headerName])
+    }
+
+    /// The worker queue is full: 503 and close.
+    private func overloaded(_ connection: Connection, method: String, requestId header: String?) -> [HTTPConnectionStateMachine.Action] {
+        let reason = "The server is overloaded; try again shortly."
+        let requestId = HTTPRequestID.echoing(header)
+        report(HTTPErrorResponseEvent(status: 503, reason: reason, requestId: requestId, method: method,
+                                      remoteAddress: connection.address),
+               log: "503 to \(connection.address): \(configuration.maxQueuedRequests) requests already queued")
+        connection.output.enqueueFromLoop(HTTPResponseEncoder.errorResponse(
+            status: 503, reason: reason, isHead: method == "HEAD", requestId: requestId))
+        connection.outcome = ResponseOutcome(close: true)
+        return flush(connection)
     }
 
     /// Open means still in the table: the state machine may already be `.closed` with the
@@ -420,29 +533,41 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     private func sendOutput(_ connection: Connection) {
         guard isOpen(connection) else { return }
+        perform(flush(connection), on: connection)
+    }
+
+    /// Writes what the socket takes; once a response is out, returns what the machine does next.
+    private func flush(_ connection: Connection) -> [HTTPConnectionStateMachine.Action] {
+        guard isOpen(connection) else { return [] }
         switch connection.output.send(to: connection.fd) {
         case .failed:
             close(connection)
         case .blocked(let progress):
             if progress || connection.stalledSince == nil { connection.stalledSince = .now }
-            updateInterest(connection)
         case .drained:
             connection.stalledSince = nil
             if let outcome = connection.outcome {
                 connection.outcome = nil
-                perform(connection.machine.responseSent(closeRequested: outcome.close, now: .now), on: connection)
+                return connection.machine.responseSent(closeRequested: outcome.close, now: .now)
             } else if connection.machine.state == .closingAfterFlush {
-                perform(connection.machine.responseSent(closeRequested: true, now: .now), on: connection)
-            } else {
-                updateInterest(connection)
+                return connection.machine.responseSent(closeRequested: true, now: .now)
             }
         }
+        return []
     }
 
-    private func updateInterest(_ connection: Connection) {
+    /// Registers what the connection waits for. A connection that stops wanting input (a worker is
+    /// answering) keeps its read interest until input actually arrives (`dropUnwantedRead`): most
+    /// requests are not pipelined, and this saves two `epoll_ctl` per request handed to a worker.
+    private func updateInterest(_ connection: Connection, dropUnwantedRead: Bool = false) {
         guard isOpen(connection), !connection.machine.isClosed else { return }
         var events: UInt32 = 0
-        if connection.machine.wantsRead { events |= EventPoll.readable | EventPoll.peerHalfClosed }
+        let readInterest = EventPoll.readable | EventPoll.peerHalfClosed
+        if connection.machine.wantsRead {
+            events |= readInterest
+        } else if !dropUnwantedRead {
+            events |= connection.registeredEvents & readInterest
+        }
         if connection.output.unsentByteCount > 0 { events |= EventPoll.writable }
         guard events != connection.registeredEvents else { return }
         do {
@@ -472,9 +597,7 @@ final class HTTPEventLoop: @unchecked Sendable {
         Glibc.close(connection.fd)
         connection.output.close()
         if connection.countsTowardLimit {
-            stateLock.lock()
-            openCount -= 1
-            stateLock.unlock()
+            connectionCounter.release()
         } else {
             lingeringRejections -= 1
         }

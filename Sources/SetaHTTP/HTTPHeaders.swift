@@ -29,6 +29,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.filter { Self.namesEqual($0.name, name) }.map(\.value)
     }
 
+    /// How many fields are called `name` (no array built, unlike `values(for:)`).
+    public func count(of name: String) -> Int {
+        var count = 0
+        for field in fields where Self.namesEqual(field.name, name) { count += 1 }
+        return count
+    }
+
     public func contains(_ name: String) -> Bool {
         fields.contains { Self.namesEqual($0.name, name) }
     }
@@ -65,6 +72,21 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     /// Names only: values may carry credentials and must never end up in logs.
     public var description: String {
         "HTTPHeaders(" + fields.map(\.name).joined(separator: ", ") + ")"
+    }
+
+    /// For two Strings (the common case: every field against the server's own names) this compares
+    /// their UTF-8 buffers directly instead of zipping two generic views.
+    static func namesEqual(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for index in 0..<x.count where x[index] != y[index] {
+                    if asciiLowercased(x[index]) != asciiLowercased(y[index]) { return false }
+                }
+                return true
+            }
+        }
     }
 
     static func namesEqual<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {

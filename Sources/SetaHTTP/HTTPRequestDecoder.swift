@@ -15,6 +15,7 @@
 ///   well-formed `%XX` escapes. Anything else → 400.
 /// - Header fields: token names with no whitespace before the colon, no obs-fold, values without
 ///   CTLs (HTAB allowed; bytes ≥ 0x80 allowed as obs-text). HTTP/1.1 needs exactly one Host.
+///   Two Authorization fields → 400: which credentials count would be up to each intermediary.
 /// - Framing: Transfer-Encoding must be exactly `chunked` (chunked not final or repeated → 400, another
 ///   coding before it → 501), never with Content-Length, never in HTTP/1.0. Content-Length is 1*DIGIT;
 ///   repeated identical values are accepted, differing ones → 400. Chunk extensions are ignored and
@@ -106,6 +107,17 @@ public struct HTTPRequestDecoder: Sendable {
         case .requestLine, .failed: return method.isEmpty ? nil : method
         default: return method
         }
+    }
+
+    /// The request whose head is complete and whose body is not yet read (method, target, version and
+    /// headers; empty body), e.g. to decide on `Expect: 100-continue` before the body is let in.
+    public var currentHead: HTTPRequest {
+        HTTPRequest(method: method, target: target, version: version, headers: headers)
+    }
+
+    /// A field of the head being decoded, as far as it was read (for the server's own error answers).
+    public func currentHeader(_ name: String) -> String? {
+        headers[name]
     }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
@@ -379,9 +391,14 @@ public struct HTTPRequestDecoder: Sendable {
             return fail(400, "invalid Host header field")
         }
 
+        if headers.count(of: "Authorization") > 1 {
+            return fail(400, "more than one Authorization header field")
+        }
+
         let framing: Framing
-        let transferEncodings = headers.values(for: "Transfer-Encoding")
-        let contentLengths = headers.values(for: "Content-Length")
+        // `contains` first: most requests have neither field, and `values(for:)` builds an array.
+        let transferEncodings = headers.contains("Transfer-Encoding") ? headers.values(for: "Transfer-Encoding") : []
+        let contentLengths = headers.contains("Content-Length") ? headers.values(for: "Content-Length") : []
         if !transferEncodings.isEmpty {
             if !isHTTP11 { return fail(400, "Transfer-Encoding in an HTTP/1.0 request") }
             if !contentLengths.isEmpty { return fail(400, "both Content-Length and Transfer-Encoding") }
@@ -422,7 +439,7 @@ public struct HTTPRequestDecoder: Sendable {
 
         // Expect is ignored in HTTP/1.0 requests (RFC 9110 §10.1.1).
         var expectsContinue = false
-        let expectations = headers.values(for: "Expect")
+        let expectations = headers.contains("Expect") ? headers.values(for: "Expect") : []
         if isHTTP11 && !expectations.isEmpty {
             let tokens = expectations.flatMap { $0.split(separator: ",") }.map { HTTPHeaders.trimmed($0) }
             guard tokens.allSatisfy({ HTTPHeaders.namesEqual($0, "100-continue") }) else {

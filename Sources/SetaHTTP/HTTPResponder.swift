@@ -1,4 +1,4 @@
-// HTTPResponder: runs the handler for one request on a worker thread and queues the encoded response.
+// HTTPResponder: runs the handler for one request (on a worker, or inline on the loop) and queues the encoded response.
 
 /// What the event loop does after the response's bytes are flushed.
 struct ResponseOutcome: Sendable, Equatable {
@@ -18,27 +18,41 @@ struct HTTPResponder: Sendable {
     /// server allow; the response may still close (handler's `Connection: close`, HTTP/1.0 stream).
     func respond(to request: HTTPRequest, keepAlive: Bool, shuttingDown: @Sendable () -> Bool,
                  output: ConnectionOutput) -> ResponseOutcome {
-        var response = handler(request)
+        write(handler(request), for: request, keepAlive: keepAlive, shuttingDown: shuttingDown(),
+              output: output, onLoop: false)
+    }
+
+    /// Queues `response` to `request` on `output`. On the event loop (`onLoop`) only `.bytes` bodies
+    /// may be written: a stream can block on the high-water mark, which only the loop itself drains.
+    func write(_ response: HTTPResponse, for request: HTTPRequest, keepAlive: Bool, shuttingDown: Bool,
+               output: ConnectionOutput, onLoop: Bool) -> ResponseOutcome {
+        var response = response
         if !(200...599).contains(response.status) {
             logger?("handler returned status \(response.status) for \(request.method); sent 500 instead")
             response = HTTPResponse.problem(status: 500, detail: "The server failed to produce a response.")
+            response.headers.add(HTTPRequestID.headerName, HTTPRequestID.echoing(request.headers[HTTPRequestID.headerName]))
         }
         let isHTTP10 = request.version.minor == 0
         let isHead = request.method == "HEAD"
         let bodyless = response.status == 204 || response.status == 304
-        var close = !keepAlive || response.headers.containsToken("close", for: "Connection") || shuttingDown()
+        var close = !keepAlive || shuttingDown || response.headers.containsToken("close", for: "Connection")
+        func enqueue(_ bytes: [UInt8], waitForRoom: Bool) throws {
+            if onLoop { output.enqueueFromLoop(bytes) } else { try output.enqueue(bytes, waitForRoom: waitForRoom) }
+        }
 
         do {
             switch response.body {
             case .bytes(let bytes):
                 let framing: HTTPResponseEncoder.Framing = bodyless ? .noBody : .contentLength(bytes.count)
-                let head = HTTPResponseEncoder.head(status: response.status, headers: response.headers,
-                                                    framing: framing, close: close,
-                                                    keepAliveHTTP10: isHTTP10 && !close)
-                try output.enqueue(isHead || bodyless ? head : head + bytes, waitForRoom: false)
+                let message = HTTPResponseEncoder.head(status: response.status, headers: response.headers,
+                                                       framing: framing, close: close,
+                                                       keepAliveHTTP10: isHTTP10 && !close,
+                                                       body: isHead || bodyless ? nil : bytes)
+                try enqueue(message, waitForRoom: false)
                 return ResponseOutcome(close: close)
 
             case .stream(let produce):
+                precondition(!onLoop, "a streaming body must be produced on a worker")
                 if isHTTP10 { close = true }
                 let framing: HTTPResponseEncoder.Framing = bodyless ? .noBody : (isHTTP10 ? .closeDelimited : .chunked)
                 let head = HTTPResponseEncoder.head(status: response.status, headers: response.headers,
@@ -46,7 +60,7 @@ struct HTTPResponder: Sendable {
                                                     keepAliveHTTP10: isHTTP10 && !close)
                 if isHead || bodyless {
                     // HEAD gets the head GET would get; the body is never produced.
-                    try output.enqueue(head, waitForRoom: false)
+                    try enqueue(head, waitForRoom: false)
                     return ResponseOutcome(close: close)
                 }
                 let writer = BodyStreamWriter(output: output, head: head, chunked: !isHTTP10)
@@ -61,8 +75,9 @@ struct HTTPResponder: Sendable {
                     logger?("stream for \(request.method) failed with \(type(of: error))")
                     if writer.headSent { return ResponseOutcome(close: true, abort: true) }
                     let failure = HTTPResponseEncoder.errorResponse(
-                        status: 500, reason: "The server failed while producing the response.")
-                    try output.enqueue(failure, waitForRoom: false)
+                        status: 500, reason: "The server failed while producing the response.",
+                        requestId: HTTPRequestID.echoing(request.headers[HTTPRequestID.headerName]))
+                    try enqueue(failure, waitForRoom: false)
                     return ResponseOutcome(close: true)
                 }
             }

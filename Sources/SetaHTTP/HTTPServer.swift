@@ -1,4 +1,4 @@
-// HTTPServer: the public server: one epoll event-loop thread for all sockets, a fixed worker pool for handlers.
+// HTTPServer: the public server: one epoll event loop per core (accepting, parsing, running non-blocking handlers), a worker pool for the rest.
 
 #if canImport(Glibc)
 import Glibc
@@ -8,6 +8,16 @@ import Foundation
 /// Produces the response for a request. Runs on a worker thread and may block (database calls).
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
 
+/// Answers a request on the event loop when it can do so without blocking (no database, no file,
+/// no lock held for long), or returns nil to send it to `HTTPHandler` on a worker. Its response
+/// body must be `.bytes`; a `.stream` is produced on a worker.
+public typealias HTTPInlineHandler = @Sendable (HTTPRequest) -> HTTPResponse?
+
+/// Decides, on a worker, whether the body of a request that asked `Expect: 100-continue` may be read
+/// (the request has its head and an empty body). Nil lets it in (`100 Continue`); a response (with a
+/// `.bytes` body) is sent as the final answer at once and the connection closes.
+public typealias HTTPBodyPermission = @Sendable (HTTPRequest) -> HTTPResponse?
+
 /// A strict HTTP/1.1 server: keep-alive, pipelining (answered in order, one request at a time per
 /// connection), Content-Length and chunked bodies, `Expect: 100-continue`, streaming responses, every
 /// limit from `HTTPServerConfiguration`, and a graceful shutdown. Malformed requests get a
@@ -15,6 +25,8 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
     private let handler: HTTPHandler
+    private let inlineHandler: HTTPInlineHandler?
+    private let bodyPermission: HTTPBodyPermission?
 
     private enum Lifecycle {
         case created, running, stopping, stopped
@@ -23,33 +35,74 @@ public final class HTTPServer: @unchecked Sendable {
     private let condition = NSCondition()
     private var lifecycle = Lifecycle.created
     private var boundPort = 0
-    private var loop: HTTPEventLoop?
+    private var loops: [HTTPEventLoop] = []
+    private var runningLoops = 0
+    private var pool: WorkerPool?
+    private let connectionCounter = ConnectionCounter()
 
-    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) {
+    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler,
+                inlineHandler: HTTPInlineHandler? = nil, bodyPermission: HTTPBodyPermission? = nil) {
         self.configuration = configuration
         self.handler = handler
+        self.inlineHandler = inlineHandler
+        self.bodyPermission = bodyPermission
     }
 
-    /// Binds (port 0 picks a free port) and starts the event loop and the workers.
+    /// Binds (port 0 picks a free port) and starts the event loops and the workers.
     public func start() throws {
         condition.lock()
         defer { condition.unlock() }
         guard lifecycle == .created else { throw HTTPServerError.notStartable }
-        let listener = try Socket.listen(host: configuration.host, port: configuration.port,
-                                         backlog: configuration.listenBacklog)
-        let loop: HTTPEventLoop
+        let loopCount = max(1, configuration.eventLoopCount)
+        // One listening socket per loop on the same port: the kernel spreads connections evenly, and
+        // no loop wakes for another's accept.
+        var listeners: [Int32] = []
         do {
-            loop = try HTTPEventLoop(configuration: configuration, listener: listener, handler: handler) { [weak self] in
-                self?.markStopped()
+            var port = configuration.port
+            if loopCount > 1 {
+                // SO_REUSEPORT would let another process of this user join a port in use without an
+                // error; a plain bind first proves the port free (and picks it when 0). Another
+                // process binding it with SO_REUSEPORT in the instant between is not excluded.
+                let probe = try Socket.listen(host: configuration.host, port: port, backlog: 1)
+                port = Socket.localPort(probe)
+                Glibc.close(probe)
+            }
+            let first = try Socket.listen(host: configuration.host, port: port,
+                                          backlog: configuration.listenBacklog, reusePort: loopCount > 1)
+            listeners.append(first)
+            for _ in 1..<loopCount {
+                listeners.append(try Socket.listen(host: configuration.host, port: port,
+                                                   backlog: configuration.listenBacklog, reusePort: true))
             }
         } catch {
-            Glibc.close(listener)
+            for listener in listeners { Glibc.close(listener) }
             throw error
         }
-        boundPort = Socket.localPort(listener)
-        self.loop = loop
+        let pool = WorkerPool(threadCount: configuration.workerCount, queueLimit: configuration.maxQueuedRequests)
+        var loops: [HTTPEventLoop] = []
+        for (index, listener) in listeners.enumerated() {
+            do {
+                loops.append(try HTTPEventLoop(
+                    configuration: configuration, listener: listener, name: "seta-http-loop-\(index)", pool: pool,
+                    connectionCounter: connectionCounter, handler: handler, inlineHandler: inlineHandler,
+                    bodyPermission: bodyPermission
+                ) { [weak self] in
+                    self?.loopStopped()
+                })
+            } catch {
+                // This loop and the later ones never took their listener; the earlier ones own theirs.
+                for listener in listeners[index...] { Glibc.close(listener) }
+                for loop in loops { loop.closeUnstarted() }
+                pool.stop()
+                throw error
+            }
+        }
+        boundPort = Socket.localPort(listeners[0])
+        self.loops = loops
+        self.pool = pool
+        runningLoops = loops.count
         lifecycle = .running
-        loop.start()
+        for loop in loops { loop.start() }
     }
 
     /// The port actually listened on (0 before `start()`).
@@ -61,10 +114,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Connections currently open (those answered 503 for being over the limit are not counted).
     public var openConnectionCount: Int {
-        condition.lock()
-        let loop = self.loop
-        condition.unlock()
-        return loop?.openConnectionCount ?? 0
+        connectionCounter.value
     }
 
     /// Stops accepting (the listening socket is closed when this returns), closes idle connections,
@@ -79,9 +129,10 @@ public final class HTTPServer: @unchecked Sendable {
             condition.unlock()
         case .running:
             lifecycle = .stopping
-            let loop = self.loop
+            let loops = self.loops
             condition.unlock()
-            loop?.requestShutdown()
+            for loop in loops { loop.requestShutdown() }
+            for loop in loops { loop.waitUntilListenerClosed() }
         case .stopping, .stopped:
             condition.unlock()
         }
@@ -102,12 +153,17 @@ public final class HTTPServer: @unchecked Sendable {
         ShutdownSignals.register(self, for: signals)
     }
 
-    private func markStopped() {
+    /// Called by each loop as it ends; the last one stops the workers and the server.
+    private func loopStopped() {
         condition.lock()
+        defer { condition.unlock() }
+        runningLoops -= 1
+        guard runningLoops == 0 else { return }
+        pool?.stop()
+        pool = nil
         lifecycle = .stopped
-        loop = nil
+        loops = []
         condition.broadcast()
-        condition.unlock()
     }
 }
 

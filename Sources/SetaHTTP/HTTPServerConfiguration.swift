@@ -1,5 +1,7 @@
 // HTTPServerConfiguration: every limit and timeout of the HTTP server, with its default.
 
+import Foundation
+
 /// One value with every limit and timeout, so they can be found by name (grep `maxHeaderBytes`).
 /// The status a client gets when a limit is crossed is noted on each.
 public struct HTTPServerConfiguration: Sendable {
@@ -37,6 +39,9 @@ public struct HTTPServerConfiguration: Sendable {
 
     /// Open connections; one more is accepted, answered 503 and closed.
     public var maxConnections: Int = 4096
+    /// Event-loop threads, each with its own listening socket on the port (SO_REUSEPORT) and its own
+    /// connections; they parse and run inline handlers, so one per core.
+    public var eventLoopCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Threads that run handlers (handlers block, e.g. on libpq).
     public var workerCount: Int = 16
     /// Requests waiting for a worker; beyond it a request is answered 503 and its connection closed.
@@ -46,9 +51,25 @@ public struct HTTPServerConfiguration: Sendable {
     /// Unsent response bytes per connection above which a streaming body's `write` blocks.
     public var outputHighWaterMarkBytes: Int = 256 * 1024
 
-    /// Receives protocol-level events (bad requests, timeouts, accept failures).
-    /// Lines never contain header values or bodies, which may carry credentials.
+    /// Receives protocol-level events (timeouts, accept failures; bad requests when
+    /// `errorResponseObserver` is nil). Lines never contain header values or bodies, which may carry credentials.
     public var logger: (@Sendable (String) -> Void)?
+    /// Told of every error response the server sends by itself (400, 408, 413, 414, 417, 431, 501,
+    /// 503, 505), so the application can log it like any other request, with its X-Request-Id.
+    /// Called on the event loop: it must not block.
+    public var errorResponseObserver: (@Sendable (HTTPErrorResponseEvent) -> Void)?
 
     public init() {}
+}
+
+/// One error response the server sent by itself (see `HTTPServerConfiguration.errorResponseObserver`).
+public struct HTTPErrorResponseEvent: Sendable {
+    public var status: Int
+    /// Safe to log: never quotes header values or body bytes.
+    public var reason: String
+    /// The X-Request-Id the response carried.
+    public var requestId: String
+    /// The request's method when its request line was read.
+    public var method: String?
+    public var remoteAddress: String
 }

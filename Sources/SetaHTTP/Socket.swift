@@ -5,8 +5,9 @@ import Glibc
 #endif
 
 enum Socket {
-    /// A non-blocking listening socket bound to `host:port`.
-    static func listen(host: String, port: Int, backlog: Int) throws -> Int32 {
+    /// A non-blocking listening socket bound to `host:port`. With `reusePort` several sockets share
+    /// the port and the kernel spreads new connections over them (one per event loop).
+    static func listen(host: String, port: Int, backlog: Int, reusePort: Bool = false) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         hints.ai_family = AF_UNSPEC
@@ -21,6 +22,7 @@ enum Socket {
         guard fd >= 0 else { throw HTTPServerError.systemCall("socket", errno: errno) }
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+            if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
             guard bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
                 throw HTTPServerError.systemCall("bind", errno: errno)
             }

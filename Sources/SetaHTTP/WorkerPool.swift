@@ -2,7 +2,7 @@
 
 import Foundation
 
-/// Handlers block (libpq), so they run here and never on the event loop. The thread count is fixed
+/// Handlers that may block (libpq) run here, never on an event loop. The thread count is fixed
 /// and the queue bounded: under overload `submit` refuses instead of piling up work.
 final class WorkerPool: @unchecked Sendable {
     typealias Job = @Sendable () -> Void

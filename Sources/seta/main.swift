@@ -3,6 +3,7 @@ import Foundation
 import SetaAPI
 import SetaDatabase
 import SetaHTTP
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,7 +80,10 @@ func serve(_ a: Arguments) throws {
     var http = HTTPServerConfiguration()
     http.host = a.value("--host") ?? ProcessInfo.processInfo.environment["SETA_HOST"] ?? http.host
     http.port = try a.int("--port", default: Int(ProcessInfo.processInfo.environment["SETA_PORT"] ?? "") ?? http.port)
-    http.workerCount = try a.int("--workers", default: http.workerCount)
+    // Every request that reaches a worker uses the database (the rest answer on the event loops), so one
+    // worker per pooled connection: more would only queue for a connection (measured: /readyz at 64
+    // connections did 13.9k req/s with 16 workers on 10 connections, 22.7k with 10).
+    http.workerCount = try a.int("--workers", default: DatabaseLimits.defaults.poolMaxConnections)
     guard (0...65535).contains(http.port) else { throw UsageError(description: "--port fuera de rango") }
     guard (1...512).contains(http.workerCount) else { throw UsageError(description: "--workers entre 1 y 512") }
     http.logger = { message in log.event("warn", "http", ["detail": message]) }
@@ -101,13 +105,35 @@ func serve(_ a: Arguments) throws {
                                    limits: DatabaseLimits(statementTimeoutMilliseconds: 15_000,
                                                           sessionSettings: ["jit": "off", "work_mem": "32MB"]))
     let app = SetaApp(pool: servePool)
+    // One row whatever the number of migrations, and text built once (the versions are integers parsed
+    // from file names, so writing them into the SQL is safe): /readyz runs this on every call.
+    let readiness = SQL(unsafe: "SELECT \(shipped.count) - count(*)::int FROM schema_migrations WHERE version IN ("
+        + shipped.map { String($0.version) }.joined(separator: ",") + ")")
+    // Applied migrations are never undone, so once every shipped one was seen applied, readiness only
+    // needs to prove the database answers: a `SELECT 1`, like any pooler's health check, sent with the
+    // simple protocol (one message; a constant text, no parameters), as pgbench sends its own.
+    let migrationsCurrent = Mutex(false)
     app.pendingMigrations = {
+        if migrationsCurrent.withLock({ $0 }) {
+            try servePool.withConnection { conn in try conn.executeScript(unsafe: "SELECT 1") }
+            return []
+        }
+        let missing: Int = try servePool.withConnection { conn in try conn.query(readiness).rows[0].decode(0, as: Int.self) }
+        if missing == 0 {
+            migrationsCurrent.withLock { $0 = true }
+            return []
+        }
         let applied = Set(try servePool.withConnection { conn in
             try conn.query("SELECT version FROM schema_migrations").rows.map { try $0.decode("version", as: Int.self) }
         })
         return shipped.filter { !applied.contains($0.version) }.map(\.name)
     }
-    let server = HTTPServer(configuration: http, handler: { app.handle($0) })
+    // The HTTP layer's own error answers are logged and counted like the application's.
+    http.errorResponseObserver = { app.recordServerError($0) }
+    // /healthz, /metrics, /v1/version and 404s answer on the event loop; the rest on the workers.
+    // 100-continue waits for the route and the token to be checked.
+    let server = HTTPServer(configuration: http, handler: { app.handle($0) },
+                            inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
     app.openConnections = { server.openConnectionCount }
     try server.start()
     server.shutdownOnSignals()

@@ -17,6 +17,10 @@ struct HTTPConnectionStateMachineTests {
         return Machine(configuration: configuration, now: start)
     }
 
+    private func machineAskingBodyPermission() -> Machine {
+        Machine(configuration: HTTPServerConfiguration(), now: start, asksBodyPermission: true)
+    }
+
     private func at(_ seconds: Double) -> ContinuousClock.Instant {
         start + .milliseconds(Int(seconds * 1000))
     }
@@ -137,6 +141,31 @@ struct HTTPConnectionStateMachineTests {
         #expect(actions.count == 1)
         if case .sendContinue = actions.first {} else { Issue.record("expected sendContinue, got \(actions)") }
         #expect(dispatchedPaths(receive(&machine, "ok", at: 1)) == ["/"])
+    }
+
+    @Test("with body permission, Expect: 100-continue asks the application first and reads nothing meanwhile")
+    func continueWaitsForPermission() {
+        var machine = machineAskingBodyPermission()
+        let actions = receive(&machine, "PUT /r HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", at: 0)
+        guard actions.count == 1, case .askPermission(let head) = actions[0] else {
+            Issue.record("expected askPermission, got \(actions)")
+            return
+        }
+        #expect(head.path == "/r")
+        #expect(!machine.wantsRead)
+        let granted = machine.permissionGranted(now: at(1))
+        if case .sendContinue = granted.first {} else { Issue.record("expected sendContinue, got \(granted)") }
+        #expect(machine.wantsRead)
+        #expect(dispatchedPaths(receive(&machine, "ok", at: 2)) == ["/r"])
+    }
+
+    @Test("a refused body is answered and then the connection closes instead of reading it as a request")
+    func refusedBodyClosesTheConnection() {
+        var machine = machineAskingBodyPermission()
+        _ = receive(&machine, "PUT /r HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", at: 0)
+        machine.permissionDenied()
+        #expect(halfCloses(machine.responseSent(closeRequested: true, now: at(1))))
+        #expect(receive(&machine, "ok", at: 1.5).isEmpty)
     }
 
     @Test("a peer closing mid-request gets a 400 for the truncated request")

@@ -18,6 +18,8 @@ struct HTTPEventLoopTests {
         #expect(response.headers["Connection"] == "close", sourceLocation: sourceLocation)
         #expect(response.headers["Content-Type"] == "application/problem+json", sourceLocation: sourceLocation)
         #expect(response.text.contains(#""status":\#(status)"#), sourceLocation: sourceLocation)
+        #expect(response.headers["X-Request-Id"].map(HTTPRequestID.isSafe) == true, "no X-Request-Id",
+                sourceLocation: sourceLocation)
         #expect(client.isClosedByPeer(), "connection left open", sourceLocation: sourceLocation)
     }
 

@@ -101,6 +101,26 @@ struct HTTPRequestDecoderTests {
         #expect(events.first?.request?.body == Array("abc".utf8))
     }
 
+    @Test("two Authorization fields are refused with 400 naming the header")
+    func twoAuthorizationFieldsAreRefused() {
+        var decoder = decoder()
+        let events = decoder.events(after: "POST / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\nContent-Length: 0\r\n\r\n")
+        guard case .error(let status, let reason) = events.last else { Issue.record("no error: \(events)"); return }
+        #expect(status == 400)
+        #expect(reason.contains("Authorization"))
+    }
+
+    @Test("the head of a request waiting for its body is available, with an empty body")
+    func currentHeadIsAvailableBeforeTheBody() {
+        var decoder = decoder()
+        _ = decoder.events(after: "PUT /v1/x?y=1 HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        let head = decoder.currentHead
+        #expect(head.method == "PUT")
+        #expect(head.path == "/v1/x")
+        #expect(head.headers["Content-Length"] == "4")
+        #expect(head.body.isEmpty)
+    }
+
     @Test("Expect is ignored in HTTP/1.0 requests")
     func expectIsIgnoredInHTTP10() throws {
         var decoder = decoder()

@@ -131,6 +131,91 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("Expect: 100-continue gets 100 Continue only after the application allowed the body")
+    func continueWaitsForTheBodyPermission() throws {
+        let asked = Counter()
+        try withServer(bodyPermission: { head in
+            #expect(head.path == "/c" && head.body.isEmpty)
+            asked.increment()
+            return nil
+        }) { server in
+            let client = try TestClient(port: server.port)
+            try client.send("POST /c HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+            #expect(try client.readResponse().status == 100)
+            #expect(asked.value == 1)
+            try client.send("12345")
+            #expect(try client.readResponse().text == "POST /c\n12345")
+        }
+    }
+
+    @Test("Expect: 100-continue refused by the application gets the final answer at once, without 100, and the connection closes")
+    func refusedContinueGetsTheFinalAnswer() throws {
+        try withServer(bodyPermission: { head in
+            head.headers["Authorization"] == nil
+                ? HTTPResponse.problem(status: 401, detail: "no credentials") : nil
+        }) { server in
+            let client = try TestClient(port: server.port)
+            try client.send("PUT /r HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 401)
+            #expect(response.headers["Connection"] == "close")
+            #expect(client.isClosedByPeer())
+        }
+    }
+
+    @Test("the inline handler answers what it can, and a request it passes on goes to a worker, in order")
+    func inlineHandlerAnswersOnTheLoop() throws {
+        let workerRequests = Counter()
+        try withServer(handler: { request in
+            workerRequests.increment()
+            Thread.sleep(forTimeInterval: 0.1)
+            return HTTPResponse(status: 200, body: .bytes(Array("worker \(request.path)".utf8)))
+        }, inlineHandler: { request in
+            request.path == "/fast" ? HTTPResponse(status: 200, body: .bytes(Array("inline /fast".utf8))) : nil
+        }) { server in
+            let client = try TestClient(port: server.port)
+            try client.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try client.readResponse().text == "worker /slow")
+            #expect(try client.readResponse().text == "inline /fast")
+            #expect(try client.readResponse().text == "inline /fast")
+            #expect(workerRequests.value == 1)
+        }
+    }
+
+    @Test("the server's own error answers carry the client's X-Request-Id when it is safe, and a new one otherwise")
+    func serverErrorsCarryARequestId() throws {
+        try withServer { server in
+            let echoed = try TestClient(port: server.port)
+            try echoed.send("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc-123\r\nBad Header: x\r\n\r\n")
+            let first = try echoed.readResponse()
+            #expect(first.status == 400)
+            #expect(first.headers["X-Request-Id"] == "abc-123")
+
+            let fresh = try TestClient(port: server.port)
+            try fresh.send("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: no spaces allowed\r\nContent-Length: x\r\n\r\n")
+            let second = try fresh.readResponse()
+            #expect(second.status == 400)
+            let id = try #require(second.headers["X-Request-Id"])
+            #expect(id.utf8.count == 16 && HTTPRequestID.isSafe(id))
+        }
+    }
+
+    @Test("each error answer of the server itself is reported to the observer with the request id it carried")
+    func serverErrorsAreReported() throws {
+        let reported = Reports()
+        try withServer({ $0.errorResponseObserver = { reported.add($0) } }) { server in
+            let client = try TestClient(port: server.port)
+            try client.send("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: r-1\r\nHost: again\r\n\r\n")
+            #expect(try client.readResponse().status == 400)
+            #expect(client.isClosedByPeer())
+        }
+        let events = reported.all
+        #expect(events.count == 1)
+        #expect(events.first?.status == 400)
+        #expect(events.first?.requestId == "r-1")
+        #expect(events.first?.method == "GET")
+    }
+
     @Test("HEAD gets the GET headers with Content-Length and no body, and the connection stays usable")
     func headHasNoBody() throws {
         try withServer { server in
@@ -283,5 +368,24 @@ struct HTTPServerTests {
                 try HTTPServer(configuration: configuration) { _ in HTTPResponse(status: 200) }.start()
             }
         }
+    }
+}
+
+/// Error reports collected from the server's observer (called on the event loop).
+final class Reports: @unchecked Sendable {
+    // Unchecked: `events` is only touched under `lock`.
+    private let lock = NSLock()
+    private var events: [HTTPErrorResponseEvent] = []
+
+    var all: [HTTPErrorResponseEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
+
+    func add(_ event: HTTPErrorResponseEvent) {
+        lock.lock()
+        events.append(event)
+        lock.unlock()
     }
 }

@@ -165,10 +165,15 @@ public final class RequestContext: @unchecked Sendable {
     }
 
     /// True when the client asked for CSV (`Accept: text/csv` or `?format=csv`).
+    private static let csvMediaType = Array("text/csv".utf8)
+
     var wantsCSV: Bool {
         if let f = queryItems.last(where: { $0.0 == "format" })?.1 { return f.lowercased() == "csv" }
-        let accept = request.headers["Accept"]?.lowercased() ?? ""
-        return accept.contains("text/csv")
+        guard let accept = request.headers["Accept"]?.lowercased() else { return false }
+        // A byte search: Foundation's `contains` converts to a CFString on every JSON answer.
+        let bytes = Array(accept.utf8), needle = RequestContext.csvMediaType
+        guard bytes.count >= needle.count else { return false }
+        return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 
     func requireRole(_ roles: Role...) throws {

@@ -2,9 +2,15 @@
 import Foundation
 
 enum OperationsRoutes {
+    /// `{"status":"ok"}`, encoded once: /healthz is the route load balancers hit most.
+    static let healthyBody = Array(#"{"status":"ok"}"#.utf8)
+    /// `{"status":"ready"}`, encoded once for the same reason (orchestrators poll /readyz too).
+    static let readyBody = Array(#"{"status":"ready"}"#.utf8)
+
     static func register(_ r: inout Router) {
-        r.add("GET", "/healthz", auth: false) { _ in
-            try .json(["status": "ok"])
+        // The three that never touch the database answer on the HTTP event loop (blocking: false).
+        r.add("GET", "/healthz", auth: false, blocking: false) { _ in
+            .json(status: 200, body: healthyBody, headers: [])
         }
         r.add("GET", "/readyz", auth: false) { ctx in
             // The query itself proves the database is reachable: one round trip.
@@ -15,9 +21,9 @@ enum OperationsRoutes {
             guard pending.isEmpty else {
                 throw APIError.unavailable("Hay migraciones pendientes: \(pending.joined(separator: ", ")).")
             }
-            return try .json(["status": "ready"])
+            return .json(status: 200, body: readyBody, headers: [])
         }
-        r.add("GET", "/metrics", auth: false) { ctx in
+        r.add("GET", "/metrics", auth: false, blocking: false) { ctx in
             let stats = ctx.db.stats
             let text = ctx.app.metrics.render(gauges: [
                 ("seta_db_pool_connections_in_use", "Pooled database connections in use.", stats.inUse),
@@ -40,7 +46,7 @@ enum OperationsRoutes {
                 """
             return .text(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array((text + poolText).utf8))
         }
-        r.add("GET", "/v1/version", auth: false) { ctx in
+        r.add("GET", "/v1/version", auth: false, blocking: false) { ctx in
             try .json(["version": ctx.app.configuration.version])
         }
     }

@@ -36,18 +36,21 @@ final class APIHarness: @unchecked Sendable {
         _ = try Seeder.seed(pool, dataDirectory: repositoryRoot.appendingPathComponent("Data"))
     }
 
-    init(now: Date = TestClock.date("2021-06-15T12:00:00Z")) throws {
+    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent) throws {
         clock = TestClock(now)
         database = try TestDatabase.make(template: APIHarness.seededTemplate)
         var config = AppConfiguration()
         let clock = self.clock
         config.clock = { clock.now }
-        config.log = Log.silent
+        config.log = log
         app = SetaApp(pool: database.pool, configuration: config)
         var http = HTTPServerConfiguration()
         http.port = 0
         let app = self.app
-        server = HTTPServer(configuration: http, handler: { app.handle($0) })
+        // Wired as `seta serve` wires it: inline answers, body permission, the server's errors logged.
+        http.errorResponseObserver = { app.recordServerError($0) }
+        server = HTTPServer(configuration: http, handler: { app.handle($0) },
+                            inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
         try server.start()
         let central = try person(role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
         centralId = central.id

@@ -16,6 +16,8 @@ enum MalformedRequests {
 
     /// With the default configuration (8 KiB request line, 32 KiB / 100 headers, 16 MiB body).
     static let all: [MalformedRequest] = [
+        // Credentials: which of two would count is up to each intermediary (issue 14)
+        .init(name: "two Authorization fields", raw: "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n", status: 400),
         // Request line
         .init(name: "lowercase method", raw: "get / HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
         .init(name: "invalid character in method", raw: "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),

@@ -181,6 +181,8 @@ final class TestClient {
 func withServer(
     _ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
     handler: @escaping HTTPHandler = echoHandler,
+    inlineHandler: HTTPInlineHandler? = nil,
+    bodyPermission: HTTPBodyPermission? = nil,
     _ body: (HTTPServer) throws -> Void
 ) throws {
     var configuration = HTTPServerConfiguration()
@@ -188,7 +190,8 @@ func withServer(
     configuration.workerCount = 4
     configuration.shutdownGracePeriod = .milliseconds(500)
     configure(&configuration)
-    let server = HTTPServer(configuration: configuration, handler: handler)
+    let server = HTTPServer(configuration: configuration, handler: handler, inlineHandler: inlineHandler,
+                            bodyPermission: bodyPermission)
     try server.start()
     defer {
         server.shutdown()
