@@ -102,9 +102,15 @@ def main():
         sent.wait()
         time.sleep(0.3)
         held = ls.http_connections(proc.pid, port)
-        print("  connections held by the server before SIGTERM: %d" % held)
-        if held < args.concurrency:
-            failures.append("only %d of %d slow requests were accepted before SIGTERM" % (held, args.concurrency))
+        # A request the server already answered in full was accepted too (the CSV export can finish within
+        # the 0.3 s above since dashboards read maintained rows); what matters is that none was turned away and
+        # that most are still running when SIGTERM arrives.
+        finished = sum(1 for r in results if r is not None and r[0] == 200)
+        print("  connections held by the server before SIGTERM: %d (and %d already answered)" % (held, finished))
+        if held + finished < args.concurrency:
+            failures.append("only %d of %d slow requests were accepted before SIGTERM" % (held + finished, args.concurrency))
+        if held < (args.concurrency + 1) // 2:
+            failures.append("only %d of %d slow requests were still in flight at SIGTERM" % (held, args.concurrency))
         term_at = time.monotonic()
         proc.send_signal(signal.SIGTERM)
 

@@ -170,7 +170,7 @@ extension QueryParameter {
         ],
         "GET /v1/agenda": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
-            QueryParameter(name: "person", kind: .integer, minimum: -2147483648, maximum: 2147483647),
+            QueryParameter(name: "person", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
         ],
