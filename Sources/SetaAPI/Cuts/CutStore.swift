@@ -126,6 +126,11 @@ enum CutStore {
         return try ProgressStore.decodeGroups(conn.query(sql).rows)
     }
 
+    /// The name of the person who took a cut (for the export's Ficha).
+    static func personName(_ conn: Connection, id: Int64) throws -> String? {
+        try conn.query("SELECT name FROM people WHERE id = \(id)").rows.first?.decode("name")
+    }
+
     struct FrozenEntity: Sendable {
         var code, name, type, departmentCode, departmentName: String
         var regionCode, regionName, advisorName, partnerCode: String?
