@@ -26,7 +26,7 @@ let package = Package(
 
         .target(name: "SetaTestSupport", dependencies: ["SetaDatabase"], path: "Tests/SetaTestSupport"),
         .testTarget(name: "SetaDomainTests", dependencies: ["SetaDomain"]),
-        .testTarget(name: "SetaFormatsTests", dependencies: ["SetaFormats"]),
+        .testTarget(name: "SetaFormatsTests", dependencies: ["SetaFormats", "SetaTestSupport"]),
         .testTarget(name: "SetaDatabaseTests", dependencies: ["SetaDatabase", "SetaTestSupport"]),
         .testTarget(name: "SetaHTTPTests", dependencies: ["SetaHTTP"]),
         .testTarget(name: "SetaAPITests", dependencies: ["SetaAPI", "SetaDomain", "SetaDatabase", "SetaHTTP", "SetaTestSupport"]),

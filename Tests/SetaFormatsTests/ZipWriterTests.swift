@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 @testable import SetaFormats
+import SetaTestSupport
 
 @Suite("ZIP writer")
 struct ZipWriterTests {

@@ -1,16 +1,15 @@
-// Test helpers: a minimal ZIP reader (central directory, stored entries) to look inside what the writers wrote.
+// A minimal ZIP reader for tests (central directory, stored entries), to look inside exported workbooks.
 import Foundation
-@testable import SetaFormats
 
-struct StoredEntry {
-    var name: String
-    var crc: UInt32
-    var bytes: [UInt8]
-    var text: String { String(decoding: bytes, as: UTF8.self) }
+public struct StoredEntry: Sendable {
+    public var name: String
+    public var crc: UInt32
+    public var bytes: [UInt8]
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
-enum ZipReading {
-    struct Failure: Error, CustomStringConvertible { var description: String }
+public enum ZipReading {
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
 
     static func u16(_ b: [UInt8], _ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
     static func u32(_ b: [UInt8], _ i: Int) -> UInt32 {
@@ -19,7 +18,7 @@ enum ZipReading {
 
     /// Every entry, read through the central directory as spreadsheet programs do, each checked against
     /// its local header.
-    static func entries(_ zip: [UInt8]) throws -> [StoredEntry] {
+    public static func entries(_ zip: [UInt8]) throws -> [StoredEntry] {
         guard zip.count >= 22, u32(zip, zip.count - 22) == 0x0605_4B50 else { throw Failure(description: "no end record") }
         let end = zip.count - 22
         let count = u16(zip, end + 10)
@@ -40,4 +39,19 @@ enum ZipReading {
         }
         return out
     }
+}
+
+/// The text of every inline-string cell of a worksheet part (`<is><t>…</t></is>`), XML entities decoded.
+public func inlineStrings(_ sheetXML: String) -> [String] {
+    var out: [String] = []
+    var rest = Substring(sheetXML)
+    while let open = rest.range(of: "<is><t") {
+        rest = rest[open.upperBound...]
+        guard let gt = rest.firstIndex(of: ">"), let close = rest.range(of: "</t></is>") else { break }
+        let raw = rest[rest.index(after: gt)..<close.lowerBound]
+        out.append(raw.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&"))
+        rest = rest[close.upperBound...]
+    }
+    return out
 }
