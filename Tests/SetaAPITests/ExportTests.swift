@@ -26,15 +26,15 @@ struct ExportTests {
     ]
 
     /// One demo database with a cut, shared by the tests that only read (loading the demo takes most of a test).
-    static let shared = Result { try demoWithCut() }
+    static let shared = Result(catching: { try demoWithCut() })
 
     /// Demo data with a cut of 2021-Q1; returns the harness and the cut's id.
     static func demoWithCut(label: String = "Corte I trimestre 2021") throws -> (APIHarness, Int) {
         let h = try APIHarness()
         _ = try Demo.load(h.database.pool, seed: 3, log: .silent)
         let r = try h.call("POST", "/v1/cuts", json: #"{"plan":"gap-2020-f1","period":"2021-Q1","label":"\#(label)"}"#)
-        #expect(r.status == 201, "\(r.text)")
-        return (h, r.json["id"] as? Int ?? 0)
+        guard r.status == 201, let id = r.json["id"] as? Int else { throw TestHTTPClient.Failure(description: "cut: \(r.text)") }
+        return (h, id)
     }
 
     static func sheets(_ body: [UInt8]) throws -> (names: [String], parts: [String: String]) {
