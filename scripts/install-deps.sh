@@ -17,3 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql --shell /bin/bash postgres
+# openpyxl reads the exported workbooks in the live checks (scripts/xlsx-check.py); pip, only when missing.
+if command -v python3 >/dev/null && ! python3 -c 'import openpyxl' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check openpyxl >/dev/null 2>&1 \
+    || echo "install-deps: could not install openpyxl with pip (scripts/xlsx-check.py will try again)"
+fi
