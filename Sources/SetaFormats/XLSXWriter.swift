@@ -155,6 +155,11 @@ public final class XLSXWriter: TableSink {
     /// XML text: the five entities escaped; characters XML 1.0 forbids (C0 controls other than tab, LF
     /// and CR, lone surrogates, U+FFFE/U+FFFF) dropped, since no reader would open the part otherwise.
     static func escape(_ text: String) -> String {
+        // Most values (codes, names, statuses) need nothing: check the bytes first and return them as they are.
+        // 0xEF starts U+FFFE/U+FFFF (and other characters, which then take the slow path harmlessly).
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0xEF }) {
+            return text
+        }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -196,6 +201,8 @@ struct SheetBuilder {
     private var rowCount = 0
     private var columnCount: Int
     private var widths: [Int]
+    /// Column letters computed once (`A`, `B`, … `AL`), not once per cell.
+    private var letters: [String] = []
 
     init(columns: Int) {
         columnCount = columns
@@ -210,16 +217,19 @@ struct SheetBuilder {
             columnCount = cells.count
             widths += Array(repeating: 0, count: cells.count - widths.count)
         }
-        var x = "<row r=\"\(r)\">"
+        let rowText = String(r)
+        while letters.count < cells.count { letters.append(XLSXWriter.columnName(letters.count)) }
+        var x = "<row r=\"\(rowText)\">"
         for (i, cell) in cells.enumerated() {
-            let ref = XLSXWriter.columnName(i) + String(r)
+            let ref = letters[i] + rowText
             switch cell {
             case .text(let s):
                 guard let s, !s.isEmpty else { continue }
                 let safe = FormulaGuard.neutralize(s)
-                let space = safe.first?.isWhitespace == true || safe.last?.isWhitespace == true ? " xml:space=\"preserve\"" : ""
+                let space = SheetBuilder.isSpace(safe.unicodeScalars.first) || SheetBuilder.isSpace(safe.unicodeScalars.last)
+                    ? " xml:space=\"preserve\"" : ""
                 x += "<c r=\"\(ref)\" s=\"\(header ? 2 : 3)\" t=\"inlineStr\"><is><t\(space)>\(XLSXWriter.escape(safe))</t></is></c>"
-                widths[i] = max(widths[i], safe.count + (header ? 2 : 0))
+                widths[i] = max(widths[i], safe.unicodeScalars.count + (header ? 2 : 0))
             case .integer(let n):
                 guard let n else { continue }
                 let text = String(n)
@@ -248,6 +258,11 @@ struct SheetBuilder {
         }
         x += "</row>"
         rows.append(contentsOf: x.utf8)
+    }
+
+    static func isSpace(_ s: Unicode.Scalar?) -> Bool {
+        guard let s else { return false }
+        return s == " " || s == "\t" || s == "\n" || s == "\r" || s.properties.isWhitespace
     }
 
     /// `A1:K1156`, or nil for a sheet without columns.

@@ -39,8 +39,11 @@ struct CutExport {
     /// for a CSV only the entities.
     func write(_ sink: TableSink, pool: ConnectionPool) throws {
         try pool.withConnection { conn in
-            var entities: [CutStore.FrozenEntity] = []
-            try CutStore.entities(conn, cut: cut.id) { e in if CutRoutes.visible(e, to: caller) { entities.append(e) } }
+            var entities: [CutStore.ExportRow] = []
+            try CutStore.exportRows(conn, cut: cut.id, phaseCodes: catalog.phases.map(\.code),
+                                    milestoneCodes: catalog.milestones.map(\.code)) { row in
+                if CutRoutes.visible(row.entity, to: caller) { entities.append(row) }
+            }
             if sink.keepsEverySheet {
                 try ficha(sink, entityCount: entities.count, takenBy: cut.createdBy.flatMap { try? CutStore.personName(conn, id: $0) })
                 for kind in CutExport.visibleGroupKinds(caller) {
@@ -90,14 +93,15 @@ struct CutExport {
         }
     }
 
-    private func entitySheet(_ sink: TableSink, _ entities: [CutStore.FrozenEntity]) throws {
+    private func entitySheet(_ sink: TableSink, _ rows: [CutStore.ExportRow]) throws {
         if legacyColumns {
             try sink.sheet("Entidades", header: ["dane_code", "name", "type", "department", "region", "advisor", "partner"]
                            + catalog.phases.map { "\($0.code) \($0.name)" } + ["total"])
-            for e in entities {
+            for row in rows {
+                let e = row.entity
                 try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentName), .text(e.regionName),
                               .text(e.advisorName), .text(e.partnerCode)]
-                             + catalog.phases.map { .figure((e.phases[$0.code] ?? nil)?.out) } + [.figure(e.total?.out)])
+                             + row.phases.map { .figure($0) } + [.figure(e.total)])
             }
             return
         }
@@ -106,11 +110,12 @@ struct CutExport {
         try sink.sheet("Entidades", header: ["dane_code", "name", "type", "department_code", "department", "region_code", "region",
                                              "advisor_id", "advisor", "partner"]
                        + catalog.phases.map(\.code) + ["total"] + catalog.milestones.map(\.code))
-        for e in entities {
+        for row in rows {
+            let e = row.entity
             try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentCode), .text(e.departmentName),
                           .text(e.regionCode), .text(e.regionName), .id(e.advisorId), .text(e.advisorName), .text(e.partnerCode)]
-                         + catalog.phases.map { .figure((e.phases[$0.code] ?? nil)?.out) } + [.figure(e.total?.out)]
-                         + catalog.milestones.map { .text(e.milestones[$0.code]) })
+                         + row.phases.map { .figure($0) } + [.figure(e.total)]
+                         + row.milestones.map { .text($0) })
         }
     }
 }

@@ -140,6 +140,48 @@ enum CutStore {
         var milestones: [String: String]
     }
 
+    /// One entity of a cut as exports write it: phase figures and milestone statuses in the catalog's order.
+    struct ExportRow: Sendable {
+        var entity: FrozenEntity
+        var phases: [Decimal?]
+        var milestones: [String?]
+    }
+
+    /// Every entity of a cut for an export, in code order. Each phase and milestone is its own column
+    /// (`phases ->> 'F1'`, codes bound), so PostgreSQL does no per-row subquery and Swift parses no array
+    /// literal: this is the national export's hot path (issue 12: within 3 × a COPY of the same rows).
+    static func exportRows(_ conn: Connection, cut: Int64, phaseCodes: [String], milestoneCodes: [String],
+                           visit: (ExportRow) throws -> Void) throws {
+        var sql: SQL = """
+            SELECT entity_code, entity_name, entity_type, department_code, department_name, region_code, region_name,
+                   advisor_id, advisor_name, partner_code, total::text AS total
+            """
+        for (i, code) in phaseCodes.enumerated() {
+            sql.append(", phases ->> \(code)")
+            sql.append(SQL(unsafe: " AS p\(i)"))
+        }
+        for (i, code) in milestoneCodes.enumerated() {
+            sql.append(", milestones ->> \(code)")
+            sql.append(SQL(unsafe: " AS m\(i)"))
+        }
+        sql.append(" FROM cut_entities WHERE cut_id = \(cut) ORDER BY entity_code")
+        for r in try conn.query(sql).rows {
+            let entity = FrozenEntity(
+                code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
+                departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),
+                regionCode: try r.decode("region_code"), regionName: try r.decode("region_name"),
+                advisorName: try r.decode("advisor_name"), partnerCode: try r.decode("partner_code"),
+                advisorId: try r.decode("advisor_id"),
+                total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                phases: [:], milestones: [:])
+            let phases = try phaseCodes.indices.map { i in
+                try r.decode("p\(i)", as: String?.self).flatMap { Decimal(exactText: $0) }
+            }
+            let milestones = try milestoneCodes.indices.map { i in try r.decode("m\(i)", as: String?.self) }
+            try visit(ExportRow(entity: entity, phases: phases, milestones: milestones))
+        }
+    }
+
     /// Every entity of a cut, in code order; `visit` is called row by row.
     static func entities(_ conn: Connection, cut: Int64, visit: (FrozenEntity) throws -> Void) throws {
         let rows = try conn.query("""
