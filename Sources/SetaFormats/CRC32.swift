@@ -13,8 +13,11 @@ public struct CRC32: Sendable, Hashable {
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         var r = register
-        for byte in bytes {
-            r = CRC32.table[Int((r ^ UInt32(byte)) & 0xFF)] ^ (r >> 8)
+        // Through the table's buffer: no bounds check per byte (the index is masked to 0...255 anyway).
+        CRC32.table.withUnsafeBufferPointer { table in
+            for byte in bytes {
+                r = table[Int((r ^ UInt32(byte)) & 0xFF)] ^ (r >> 8)
+            }
         }
         register = r
     }

@@ -262,7 +262,8 @@ struct SheetBuilder {
 
     static func isSpace(_ s: Unicode.Scalar?) -> Bool {
         guard let s else { return false }
-        return s == " " || s == "\t" || s == "\n" || s == "\r" || s.properties.isWhitespace
+        if s.isASCII { return s == " " || s == "\t" || s == "\n" || s == "\r" }
+        return s.properties.isWhitespace
     }
 
     /// `A1:K1156`, or nil for a sheet without columns.
