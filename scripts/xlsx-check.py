@@ -177,10 +177,13 @@ def check_libreoffice(c, openpyxl, workdir, xlsx_path, csv_path, export):
                              "LibreOffice total of %s %r ≠ %r" % (r[0], r[ti], e["total"]))
         else:
             print("xlsx-check: this LibreOffice exported only the first sheet (it predates the all-sheets option)")
-    # es-CO CSV → XLSX with `;`, UTF-8 and the Colombian locale (option 6): totals must arrive as numbers.
+    # es-CO CSV → XLSX with `;`, UTF-8 and the Colombian locale: totals must arrive as numbers. Option 6 is the
+    # language as a decimal LANGID (9226 = 0x240A, es-CO); LibreOffice 7.4 ignores the tag `es-CO` there. Codes
+    # lose their zeros in this direction (a CSV has no types; that is what the workbook is for), so they are
+    # matched with the zeros put back.
     out2 = os.path.join(workdir, "lo-csv")
     os.makedirs(out2, exist_ok=True)
-    subprocess.run([office, "--headless", "--norestore", "--infilter=Text - txt - csv (StarCalc):59,34,76,1,,es-CO",
+    subprocess.run([office, "--headless", "--norestore", "--infilter=Text - txt - csv (StarCalc):59,34,76,1,,9226",
                     "--convert-to", "xlsx", "--outdir", out2, csv_path], env=env, check=False, timeout=180, capture_output=True)
     books = glob.glob(os.path.join(out2, "*.xlsx"))
     c.expect(bool(books), "LibreOffice wrote no XLSX from the es-CO CSV")
