@@ -201,6 +201,7 @@ struct SheetBuilder {
     private var rowCount = 0
     private var columnCount: Int
     private var widths: [Int]
+    static let maxCellCharacters = 32_767
     /// Column letters computed once (`A`, `B`, … `AL`), not once per cell.
     private var letters: [String] = []
 
@@ -225,7 +226,11 @@ struct SheetBuilder {
             switch cell {
             case .text(let s):
                 guard let s, !s.isEmpty else { continue }
-                let safe = FormulaGuard.neutralize(s)
+                var safe = FormulaGuard.neutralize(s)
+                // Excel refuses (and "repairs") a cell over 32,767 characters; such text is cut there.
+                if safe.utf8.count > SheetBuilder.maxCellCharacters, safe.unicodeScalars.count > SheetBuilder.maxCellCharacters {
+                    safe = String(String.UnicodeScalarView(safe.unicodeScalars.prefix(SheetBuilder.maxCellCharacters)))
+                }
                 let space = SheetBuilder.isSpace(safe.unicodeScalars.first) || SheetBuilder.isSpace(safe.unicodeScalars.last)
                     ? " xml:space=\"preserve\"" : ""
                 x += "<c r=\"\(ref)\" s=\"\(header ? 2 : 3)\" t=\"inlineStr\"><is><t\(space)>\(XLSXWriter.escape(safe))</t></is></c>"

@@ -89,6 +89,15 @@ struct XLSXWriterTests {
         #expect(sheet.contains(#"<c r="A4"><v>-4</v></c>"#))
     }
 
+    @Test("text over Excel's 32,767-character cell limit is cut at the limit")
+    func longText_IsCutAtExcelsLimit() throws {
+        let sheet = try workbook { w in
+            try w.header(["a"])
+            try w.row([.text(String(repeating: "x", count: 40_000))])
+        }["xl/worksheets/sheet1.xml"]!
+        #expect(sheet.contains("<t>" + String(repeating: "x", count: 32_767) + "</t>"))
+    }
+
     @Test("control characters XML forbids are dropped")
     func controlCharacters_AreDropped() {
         #expect(XLSXWriter.escape("a\u{01}b\u{0B}c\td") == "abc\td")
