@@ -13,17 +13,20 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Pure domain: catalog, weights, periods, progress math. No I/O.
         .target(name: "SetaDomain"),
+        // Export formats: CSV dialects, XLSX workbooks, ZIP and CRC-32. Pure: bytes in, bytes out, no I/O.
+        .target(name: "SetaFormats"),
         // PostgreSQL over libpq: connections, pool, bound queries, migrations, embedded cluster.
         .target(name: "SetaDatabase", dependencies: ["CLibPQ"]),
         // HTTP/1.1 protocol and server. Knows nothing of SETA.
         .target(name: "SetaHTTP"),
         // Routes, DTOs, auth, validation, SQL of each feature.
-        .target(name: "SetaAPI", dependencies: ["SetaDomain", "SetaDatabase", "SetaHTTP"]),
+        .target(name: "SetaAPI", dependencies: ["SetaDomain", "SetaFormats", "SetaDatabase", "SetaHTTP"]),
         // The `seta` command line: serve, migrate, seed, demo, users, tokens, version.
         .executableTarget(name: "seta", dependencies: ["SetaAPI", "SetaDatabase", "SetaDomain", "SetaHTTP"]),
 
         .target(name: "SetaTestSupport", dependencies: ["SetaDatabase"], path: "Tests/SetaTestSupport"),
         .testTarget(name: "SetaDomainTests", dependencies: ["SetaDomain"]),
+        .testTarget(name: "SetaFormatsTests", dependencies: ["SetaFormats", "SetaTestSupport"]),
         .testTarget(name: "SetaDatabaseTests", dependencies: ["SetaDatabase", "SetaTestSupport"]),
         .testTarget(name: "SetaHTTPTests", dependencies: ["SetaHTTP"]),
         .testTarget(name: "SetaAPITests", dependencies: ["SetaAPI", "SetaDomain", "SetaDatabase", "SetaHTTP", "SetaTestSupport"]),

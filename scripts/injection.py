@@ -15,7 +15,7 @@ surrogates (as `\\ud800` escapes and as raw bad UTF-8 bytes), path traversal, a 
 and a string where the schema wants a number, an array or an object.
 
 Passes when every answer is a 4xx or a 2xx whose body is what its Content-Type says (JSON that parses,
-CSV), none is a 5xx, none took over 12 s (no injected `pg_sleep(20)` ran), and neither the bearer token nor
+CSV, an XLSX that is a ZIP), none is a 5xx, none took over 12 s (no injected `pg_sleep(20)` ran), and neither the bearer token nor
 any --secret (the database password) appears in any answer body or header or in any --log file.
 Person ids in paths use --person-id (a sacrificial person), so the caller's own account is never edited.
 """
@@ -312,6 +312,10 @@ def main():
                     json.loads(r.body.decode("utf-8"))
                 except ValueError:
                     failures.append("%s %s [%s]: %d with a body that is not JSON" % (op.method, op.path, what, r.status))
+            elif "spreadsheetml" in r.content_type:
+                # An XLSX workbook (format=xlsx): a ZIP archive.
+                if not r.body.startswith(b"PK\x03\x04"):
+                    failures.append("%s %s [%s]: %d with an XLSX body that is not a ZIP" % (op.method, op.path, what, r.status))
             elif "csv" not in r.content_type and "text/plain" not in r.content_type:
                 failures.append("%s %s [%s]: %d with Content-Type %r" % (op.method, op.path, what, r.status, r.content_type))
         blob = r.body + repr(r.headers).encode("utf-8")

@@ -19,3 +19,8 @@ fi
 id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql --shell /bin/bash postgres
 # StrictContractTests reads openapi.yaml through python3's PyYAML (as the contract scripts do).
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pyyaml
+# openpyxl reads the exported workbooks in the live checks (scripts/xlsx-check.py); pip, only when missing.
+if command -v python3 >/dev/null && ! python3 -c 'import openpyxl' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check openpyxl >/dev/null 2>&1 \
+    || echo "install-deps: could not install openpyxl with pip (scripts/xlsx-check.py will try again)"
+fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Live robustness checks of a built `seta` binary (issue 7): contract, malformed HTTP, slow clients,
-# database faults, shutdown, kill -9 during an import, two instances, injection and secrets, docker-compose.
+# database faults, shutdown, kill -9 during an import, two instances, injection and secrets, docker-compose,
+# and a cut's XLSX and es-CO CSV read by spreadsheet code (issue 12).
 #
 #   scripts/live-checks.sh BINARY            e.g. scripts/live-checks.sh .build/release/seta
 #
@@ -249,6 +250,10 @@ run_check injection 420 python3 scripts/injection.py --base "$BASE" --token "$TO
 run_check import-crash 600 python3 scripts/import-crash.py --binary "$BIN" --db "$ADMIN dbname=seta_live" \
   --workdir "$WORK/import" --rows "$IMPORT_ROWS" --token "$TOKEN" --http-rows "$HTTP_IMPORT_ROWS" \
   --server-log "$LOGDIR/import-serve.log"
+
+# 5b. A cut's workbook and es-CO CSV read by openpyxl (and LibreOffice headless where installed) hold the
+# figures of the cut's JSON; codes keep their zeros. Installs openpyxl with pip when missing.
+run_check xlsx 300 python3 scripts/xlsx-check.py --base "$BASE" --token "$TOKEN" --workdir "$WORK/xlsx"
 
 # 6. Shutdown: the service under test stops on SIGTERM with status 0; then SIGTERM during slow requests.
 if wanted serve-exit; then

@@ -81,4 +81,11 @@ struct PostgresDecodableTests {
         #expect(try String?.decode(postgresText: nil) == nil)
         #expect(try Int??.decode(postgresText: "3") == 3)
     }
+
+    @Test("array literals: unquoted elements are trimmed of spaces, NULL in any case is nil, a quoted \"NULL\" is text")
+    func arrayLiteral_TrimsAndReadsNull() throws {
+        #expect(try [String?].decode(postgresText: #"{ a ,null,NuLl,"NULL",b}"#) == ["a", nil, nil, "NULL", "b"])
+        #expect(try [String?].decode(postgresText: "{\u{00A0}x\u{00A0},\ty}") == ["x", "y"])
+        #expect(throws: PostgresDecodingFailure.self) { try [String?].decode(postgresText: "{a,  ,b}") }
+    }
 }

@@ -1,5 +1,6 @@
 // /v1/plans: read the weighted milestone tables, create a plan, correct one (a new version).
 import Foundation
+import SetaFormats
 import SetaDatabase
 import SetaDomain
 
@@ -100,11 +101,12 @@ enum CatalogRoutes {
                                 phaseCount: try r.decode("phase_count"), milestoneCount: try r.decode("milestone_count"))
                 }
             }
-            if ctx.wantsCSV {
-                return .csv(filename: "planes.csv") { sink in
-                    try sink.row(["code", "name", "current_version", "on_time_day", "phase_count", "milestone_count"])
+            if ctx.wantsTable {
+                return .table(filename: "planes") { sink in
+                    try sink.header(["code", "name", "current_version", "on_time_day", "phase_count", "milestone_count"])
                     for p in plans {
-                        try sink.row([p.code, p.name, "\(p.currentVersion)", "\(p.onTimeDay)", "\(p.phaseCount)", "\(p.milestoneCount)"])
+                        try sink.row([.text(p.code), .text(p.name), .integer(p.currentVersion), .integer(p.onTimeDay), .integer(p.phaseCount),
+                                  .integer(p.milestoneCount)])
                     }
                 }
             }

@@ -1,6 +1,7 @@
 // The application: routes every HTTP request (inline or on a worker), gates request bodies, authenticates, maps errors to problem+json, logs and measures.
 import Foundation
 import SetaDatabase
+import SetaFormats
 import SetaHTTP
 
 public struct AppConfiguration: Sendable {
@@ -184,9 +185,9 @@ public final class SetaApp: @unchecked Sendable {
     private func render(_ response: APIResponse, context: RequestContext) throws -> HTTPResponse {
         switch response {
         case .json(let status, let body, let headers):
-            if context.wantsCSV, status == 200, let table = JSONToCSV.table(body) {
-                return try render(.csv(filename: nil) { sink in
-                    try sink.row(table.header)
+            if context.wantsTable, status == 200, let table = JSONToTable.table(body) {
+                return try render(.table(filename: "datos") { sink in
+                    try sink.header(table.header)
                     for row in table.rows { try sink.row(row) }
                 }, context: context)
             }
@@ -197,14 +198,14 @@ public final class SetaApp: @unchecked Sendable {
             return HTTPResponse(status: status, headers: HTTPHeaders(headers), body: .bytes([]))
         case .text(let status, let contentType, let body):
             return HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", contentType)]), body: .bytes(body))
-        case .csv(let filename, let produce):
-            var h = HTTPHeaders([("Content-Type", "text/csv; charset=utf-8")])
-            if let filename { h.add("Content-Disposition", "attachment; filename=\"\(filename)\"") }
+        case .table(let filename, let produce):
+            // A table answer is always 200; a bad `locale`/`lang` is refused before anything streams.
+            let export = try TableExport.requested(by: context) ?? TableExport(format: .csv(.rfc4180), spanish: false)
+            let h = HTTPHeaders([("Content-Type", export.contentType),
+                                 ("Content-Disposition", "attachment; filename=\"\(filename).\(export.fileExtension)\"")])
+            let modified = context.now
             return HTTPResponse(status: 200, headers: h, body: .stream({ writer in
-                let sink = StreamingCSVSink(writer: writer)
-                try writer.write(CSVText.bom)
-                try produce(sink)
-                try sink.flush()
+                try export.write(to: writer, sheetName: filename, modified: modified, produce)
             }))
         }
     }

@@ -12,26 +12,28 @@ extension QueryParameter {
         "GET /metrics": [
         ],
         "GET /v1/version": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/plans": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "POST /v1/plans": [
         ],
         "GET /v1/plans/{}": [
             QueryParameter(name: "version", kind: .integer, minimum: 1, maximum: 2147483647),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "PUT /v1/plans/{}": [
         ],
         "GET /v1/plans/{}/versions": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/entities/{}/progress": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/progress/entities": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
@@ -43,7 +45,9 @@ extension QueryParameter {
             QueryParameter(name: "sort", kind: .string, values: ["total", "-total", "code", "-code", "name", "-name"]),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 5000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/progress/{}": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
@@ -52,7 +56,9 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/progress/{}/series": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
@@ -62,7 +68,9 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/rankings/advisors": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
@@ -71,25 +79,35 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/cuts": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "POST /v1/cuts": [
         ],
         "GET /v1/cuts/{}": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/cuts/{}/export": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/cuts/{}/compare/{}": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/reports/{}/{}/{}": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "PUT /v1/reports/{}/{}/{}": [
         ],
@@ -99,7 +117,7 @@ extension QueryParameter {
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/asesorias": [
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
@@ -109,12 +127,12 @@ extension QueryParameter {
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/asesorias": [
         ],
         "GET /v1/asesorias/{}": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/asesorias/summary": [
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
@@ -123,25 +141,25 @@ extension QueryParameter {
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "entity", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/timeliness": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/locks": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/locks": [
         ],
         "GET /v1/locks/events": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/locks/{}/{}/reopen": [
         ],
@@ -150,12 +168,12 @@ extension QueryParameter {
         ],
         "GET /v1/plans/{}/schedule": [
             QueryParameter(name: "version", kind: .integer, minimum: 1, maximum: 2147483647),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/plans/{}/schedule/exceptions": [
             QueryParameter(name: "entity", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/plans/{}/schedule/exceptions": [
         ],
@@ -166,16 +184,16 @@ extension QueryParameter {
         "GET /v1/entities/{}/schedule": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/agenda": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "person", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/me": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/entities": [
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[0-9]{2}$"),
@@ -186,31 +204,37 @@ extension QueryParameter {
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "GET /v1/entities/{}": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "PUT /v1/entities/{}/region": [
         ],
         "GET /v1/departments": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "PUT /v1/departments/{}/region": [
         ],
         "GET /v1/regions": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "include_retired", kind: .boolean),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "POST /v1/regions": [
         ],
         "GET /v1/regions/{}": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "PATCH /v1/regions/{}": [
         ],
@@ -222,7 +246,9 @@ extension QueryParameter {
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "POST /v1/plans/{}/enrollments": [
         ],
@@ -235,12 +261,14 @@ extension QueryParameter {
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "POST /v1/assignments": [
         ],
         "GET /v1/assignments/{}": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/assignments/{}/end": [
         ],
@@ -252,29 +280,31 @@ extension QueryParameter {
             QueryParameter(name: "q", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["", "es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["", "en", "es"]),
         ],
         "POST /v1/people": [
         ],
         "GET /v1/people/{}": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "PATCH /v1/people/{}": [
         ],
         "GET /v1/people/{}/tokens": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/people/{}/tokens": [
         ],
         "DELETE /v1/tokens/{}": [
         ],
         "GET /v1/partners": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/partners": [
         ],
         "GET /v1/partners/{}": [
-            QueryParameter(name: "format", kind: .string, values: ["json", "csv"]),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "POST /v1/imports/enrollments": [
             QueryParameter(name: "dry_run", kind: .boolean),

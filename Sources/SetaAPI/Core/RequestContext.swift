@@ -164,17 +164,22 @@ public final class RequestContext: @unchecked Sendable {
         return text
     }
 
-    /// True when the client asked for CSV (`Accept: text/csv` or `?format=csv`).
-    private static let csvMediaType = Array("text/csv".utf8)
-
-    var wantsCSV: Bool {
-        if let f = queryItems.last(where: { $0.0 == "format" })?.1 { return f.lowercased() == "csv" }
-        guard let accept = request.headers["Accept"]?.lowercased() else { return false }
-        // A byte search: Foundation's `contains` converts to a CFString on every JSON answer.
-        let bytes = Array(accept.utf8), needle = RequestContext.csvMediaType
-        guard bytes.count >= needle.count else { return false }
-        return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
+    /// The table format the client asked for, `csv` or `xlsx` (`?format=`, else `Accept: text/csv` or the XLSX
+    /// media type), nil for JSON. Its options (`locale`, `lang`) are checked by `TableExport.requested`.
+    var tableKind: String? {
+        if let f = queryItems.last(where: { $0.0 == "format" })?.1.lowercased() {
+            return f == "csv" || f == "xlsx" ? f : nil
+        }
+        let accept = request.headers["Accept"]?.lowercased() ?? ""
+        if accept.contains(TableExport.xlsxMediaType) { return "xlsx" }
+        return accept.contains("text/csv") ? "csv" : nil
     }
+
+    /// True when the client asked for a table (CSV or XLSX) rather than JSON.
+    var wantsTable: Bool { tableKind != nil }
+
+    /// Spanish column names asked (`lang=es`), for routes that name columns after the plan's codes.
+    var spanishColumns: Bool { queryItems.last(where: { $0.0 == "lang" })?.1.lowercased() == "es" }
 
     func requireRole(_ roles: Role...) throws {
         let c = try caller

@@ -1,21 +1,19 @@
 // Route table: method + path pattern with {parameters} + declared query parameters, matching with 404 and 405 (Allow).
 import Foundation
+import SetaFormats
 
 /// What a handler returns; turned into bytes by the app.
 public enum APIResponse: Sendable {
     case json(status: Int, body: [UInt8], headers: [(String, String)])
-    case csv(filename: String?, body: @Sendable (CSVSink) throws -> Void)
+    /// A table export (CSV or XLSX, as the client asked): `filename` without extension; `body` writes the
+    /// sheets through the sink while the answer streams.
+    case table(filename: String, body: @Sendable (TableSink) throws -> Void)
     case empty(status: Int, headers: [(String, String)])
     case text(status: Int, contentType: String, body: [UInt8])
 
     static func json<T: Encodable>(_ value: T, status: Int = 200, headers: [(String, String)] = []) throws -> APIResponse {
         .json(status: status, body: try JSON.encode(value), headers: headers)
     }
-}
-
-/// Where a CSV body is written, row by row, so big exports stream.
-public protocol CSVSink {
-    func row(_ fields: [String]) throws
 }
 
 typealias Handler = @Sendable (RequestContext) throws -> APIResponse

@@ -1,7 +1,8 @@
-// /v1/cuts: take a quarterly (or monthly) cut, read it, export it as CSV or JSON, compare two cuts.
+// /v1/cuts: take a quarterly (or monthly) cut, read it, export it as CSV, XLSX or JSON, compare two cuts.
 import Foundation
 import SetaDatabase
 import SetaDomain
+import SetaFormats
 
 struct CutRequestDTO: Codable, Sendable {
     var plan: String
@@ -125,11 +126,12 @@ enum CutRoutes {
         _ = try ctx.caller
         let plan = try ctx.query("plan")
         let cuts = try ctx.db.withConnection { try CutStore.cuts($0, plan: plan) }.map { dto($0) }
-        if ctx.wantsCSV {
-            return .csv(filename: "cortes.csv") { sink in
-                try sink.row(["id", "plan", "period", "label", "catalog_version", "created_at"])
+        if ctx.wantsTable {
+            return .table(filename: "cortes") { sink in
+                try sink.header(["id", "plan", "period", "label", "catalog_version", "created_at"])
                 for c in cuts {
-                    try sink.row(["\(c.id)", c.plan, c.period, c.label, "\(c.catalogVersion)", ISO8601DateFormatter().string(from: c.createdAt)])
+                    try sink.row([.id(c.id), .text(c.plan), .text(c.period), .text(c.label), .integer(c.catalogVersion),
+                                  .text(ISO8601DateFormatter().string(from: c.createdAt))])
                 }
             }
         }
@@ -138,29 +140,39 @@ enum CutRoutes {
 
     static func show(_ ctx: RequestContext) throws -> APIResponse {
         let caller = try ctx.caller
-        let d = try ctx.db.withConnection { conn -> CutDTO in
+        let (d, catalog) = try ctx.db.withConnection { conn -> (CutDTO, PlanCatalog) in
             let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
             guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
                 throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
             }
             var d = dto(cut)
-            var regions = try CutStore.groups(conn, cut: cut.id, kind: .regions)
-            if caller.role == .central || (caller.role == .viewer && caller.regions.isEmpty && !caller.limitedToPartner) {
+            let kinds = CutExport.visibleGroupKinds(caller)
+            if kinds.contains(.national) {
                 d.national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: cut.id, kind: .national), catalog: catalog).first
-            } else if caller.role == .coordinator || caller.role == .viewer {
-                regions = regions.filter { caller.regions.contains($0.key) }
-            } else {
-                regions = []
             }
+            let regions = kinds.contains(.regions)
+                ? CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: .regions), kind: .regions, to: caller) : []
             d.regions = try ProgressRoutes.groupDTOs(conn, regions, catalog: catalog)
-            return d
+            return (d, catalog)
+        }
+        if ctx.wantsTable {
+            // The cut's groups with fixed columns (the generic JSON flattening made one column per listed entity).
+            return .table(filename: "corte-\(d.id)-grupos") { sink in
+                let groups = (d.national.map { [$0] } ?? []) + (d.regions ?? [])
+                let kinds = (d.national == nil ? [] : [GroupKind.national.rawValue])
+                    + Array(repeating: GroupKind.regions.rawValue, count: d.regions?.count ?? 0)
+                try CutExport.groupSheet(sink, name: "Grupos", groups: groups, kinds: kinds, catalog: catalog)
+            }
         }
         return try .json(d)
     }
 
     static func export(_ ctx: RequestContext) throws -> APIResponse {
         let caller = try ctx.caller
-        let format = try ctx.query("format")  // `csv` or `json`: the router admits no other (QueryContract)
+        let format = try ctx.query("format")?.lowercased()
+        if let format, !["csv", "json", "xlsx"].contains(format) {
+            throw APIError.badRequest("`format` debe ser csv, xlsx o json.", field: "format")
+        }
         let (cut, catalog) = try ctx.db.withConnection { conn -> (CutStore.CutRow, PlanCatalog) in
             let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
             guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
@@ -169,19 +181,13 @@ enum CutRoutes {
             return (cut, catalog)
         }
         let pool = ctx.db
-        if ctx.wantsCSV {
-            // Streams: rows are written to the socket as they are read.
-            return .csv(filename: "corte-\(cut.id)-\(cut.plan)-\(cut.period).csv") { sink in
-                try sink.row(["dane_code", "name", "type", "department", "region", "advisor", "partner"]
-                             + catalog.phases.map { "\($0.code) \($0.name)" } + ["total"])
-                try pool.withConnection { conn in
-                    try CutStore.entities(conn, cut: cut.id) { e in
-                        guard visible(e, to: caller) else { return }
-                        try sink.row([e.code, e.name, e.type, e.departmentName, e.regionName ?? "", e.advisorName ?? "",
-                                      e.partnerCode ?? ""]
-                                     + catalog.phases.map { CSVText.number(e.phases[$0.code] ?? nil) } + [CSVText.number(e.total)])
-                    }
-                }
+        if ctx.wantsTable {
+            // The plain CSV keeps the columns it always had; a workbook, `lang` or `locale` get the full layout.
+            let lang = try ctx.query("lang") ?? "", locale = try ctx.query("locale") ?? ""
+            let legacy = ctx.tableKind == "csv" && lang.isEmpty && locale.isEmpty
+            let export = CutExport(cut: cut, catalog: catalog, caller: caller, legacyColumns: legacy)
+            return .table(filename: "corte-\(cut.id)-\(cut.plan)-\(cut.period)") { sink in
+                try export.write(sink, pool: pool)
             }
         }
         var entities: [CutEntityDTO] = []
@@ -237,11 +243,11 @@ enum CutRoutes {
             }
             return CutComparisonDTO(a: dto(a), b: dto(b), groups: groups, entities: changes)
         }
-        if ctx.wantsCSV {
-            return .csv(filename: "comparacion-\(result.a.id)-\(result.b.id).csv") { sink in
-                try sink.row(["dane_code", "name", "total_a", "total_b", "change"])
+        if ctx.wantsTable {
+            return .table(filename: "comparacion-\(result.a.id)-\(result.b.id)") { sink in
+                try sink.header(["dane_code", "name", "total_a", "total_b", "change"])
                 for e in result.entities {
-                    try sink.row([e.code, e.name, CSVText.number(e.totalA), CSVText.number(e.totalB), CSVText.number(e.change)])
+                    try sink.row([.text(e.code), .text(e.name), .figure(e.totalA), .figure(e.totalB), .figure(e.change)])
                 }
             }
         }

@@ -1,5 +1,6 @@
 // /v1/assignments: who serves which entity in which plan, month by month; transfers close the previous one.
 import Foundation
+import SetaFormats
 import SetaDatabase
 import SetaDomain
 
@@ -53,7 +54,7 @@ enum AssignmentRoutes {
                 guard let id = Int64(text), id > 0 else { throw APIError.badRequest("`advisor` debe ser el id de una persona.", field: "advisor") }
                 filter.advisor = id
             }
-            let csv = ctx.wantsCSV
+            let csv = ctx.wantsTable
             let limit = csv ? nil : try KeysetCursor.limit(ctx)
             let after = csv ? nil : try KeysetCursor.after(ctx, isKey: { Int64($0).map { $0 > 0 } ?? false }).flatMap { Int64($0) }
             let caller = try ctx.caller
@@ -69,10 +70,11 @@ enum AssignmentRoutes {
                                                 after: after, limit: limit.map { $0 + 1 })
             }
             if csv {
-                return .csv(filename: "asignaciones\(asOf.map { "-\($0)" } ?? "").csv") { sink in
-                    try sink.row(["id", "plan", "entity", "entity_name", "advisor_id", "advisor_name", "from", "to"])
+                return .table(filename: "asignaciones\(asOf.map { "-\($0)" } ?? "")") { sink in
+                    try sink.header(["id", "plan", "entity", "entity_name", "advisor_id", "advisor_name", "from", "to"])
                     for a in page.rows {
-                        try sink.row(["\(a.id)", a.planCode, a.entityCode, a.entityName, "\(a.personId)", a.personName, a.from.description, a.to?.description ?? ""])
+                        try sink.row([.id(a.id), .text(a.planCode), .text(a.entityCode), .text(a.entityName), .id(a.personId), .text(a.personName),
+                                  .text(a.from.description), .text(a.to?.description)])
                     }
                 }
             }

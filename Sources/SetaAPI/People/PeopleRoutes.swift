@@ -1,5 +1,6 @@
 // /v1/people, their tokens and /v1/partners: advisors, coordinators, central team and viewers; registers assignments.
 import Foundation
+import SetaFormats
 import SetaDatabase
 import SetaDomain
 
@@ -182,7 +183,7 @@ enum PeopleRoutes {
             filter.partner = try ctx.query("partner").flatMap { $0.isEmpty ? nil : $0 }
             filter.q = try ctx.query("q").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
             if try ctx.query("active").map({ !$0.isEmpty }) ?? false { filter.active = try ctx.boolQuery("active") }
-            let csv = ctx.wantsCSV
+            let csv = ctx.wantsTable
             let limit = csv ? nil : try KeysetCursor.limit(ctx)
             let after = csv ? nil : try KeysetCursor.after(ctx, isKey: { Int64($0).map { $0 > 0 } ?? false }).flatMap { Int64($0) }
             let page = try ctx.db.withConnection { conn in
@@ -196,11 +197,11 @@ enum PeopleRoutes {
                 return try PeopleStore.list(conn, filter, after: after, limit: limit.map { $0 + 1 })
             }
             if csv {
-                return .csv(filename: "personas.csv") { sink in
-                    try sink.row(["id", "name", "email", "role", "partner", "regions", "limited_to_partner", "active"])
+                return .table(filename: "personas") { sink in
+                    try sink.header(["id", "name", "email", "role", "partner", "regions", "limited_to_partner", "active"])
                     for p in page.rows {
-                        try sink.row(["\(p.id)", p.name, p.email, p.role, p.partnerCode ?? "", p.regions.joined(separator: " "),
-                                      p.limitedToPartner ? "true" : "false", p.active ? "true" : "false"])
+                        try sink.row([.id(p.id), .text(p.name), .text(p.email), .text(p.role), .text(p.partnerCode), .text(p.regions.joined(separator: " ")),
+                                  .boolean(p.limitedToPartner), .boolean(p.active)])
                     }
                 }
             }

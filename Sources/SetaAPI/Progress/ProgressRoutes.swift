@@ -1,5 +1,6 @@
 // Progress routes: one entity, group roll-ups as of a month, the entity table, series and the advisor ranking.
 import Foundation
+import SetaFormats
 import SetaDatabase
 import SetaDomain
 
@@ -117,15 +118,15 @@ enum ProgressRoutes {
                                                   catalog: catalog, month: month, principal: g.principal, filter: f)
             return (catalog, try groupDTOs(conn, groups, catalog: catalog))
         }
-        if ctx.wantsCSV {
-            return .csv(filename: "progreso-\(kind.rawValue)-\(month).csv") { sink in
-                try sink.row(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
-                             + catalog.phases.map { "completed_share_\($0.code)" })
+        if ctx.wantsTable {
+            return .table(filename: "progreso-\(kind.rawValue)-\(month)") { sink in
+                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
+                                + catalog.phases.map { "completed_share_\($0.code)" })
                 for g in items {
                     let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
-                    try sink.row([g.key, g.name, "\(g.entityCount)", CSVText.number(g.meanProgress), "\(g.atHundred)",
-                                  CSVText.number(g.min), CSVText.number(g.max)]
-                                 + catalog.phases.map { CSVText.number(shares[$0.code]) })
+                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
+                                  .figure(g.min), .figure(g.max)]
+                                 + catalog.phases.map { .figure(shares[$0.code]) })
                 }
             }
         }
@@ -152,12 +153,13 @@ enum ProgressRoutes {
             }
             return (catalog, points)
         }
-        if ctx.wantsCSV {
-            return .csv(filename: "serie-\(kind.rawValue).csv") { sink in
-                try sink.row(["period", "key", "name", "entity_count", "mean_progress", "at_hundred"])
+        if ctx.wantsTable {
+            return .table(filename: "serie-\(kind.rawValue)") { sink in
+                try sink.header(["period", "key", "name", "entity_count", "mean_progress", "at_hundred"])
                 for p in points {
                     for g in p.items {
-                        try sink.row([p.period, g.key, g.name, "\(g.entityCount)", CSVText.number(g.meanProgress), "\(g.atHundred)"])
+                        try sink.row([.text(p.period), .text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress),
+                                      .integer(g.atHundred)])
                     }
                 }
             }
@@ -178,7 +180,7 @@ enum ProgressRoutes {
         guard let sort = ProgressStore.EntitySort(rawValue: sortText) else {
             throw APIError.badRequest("`sort` debe ser total, code o name (con - para descendente).", field: "sort")
         }
-        let limit = try ctx.intQuery("limit", default: ctx.wantsCSV ? 5000 : ctx.app.configuration.defaultPageSize,
+        let limit = try ctx.intQuery("limit", default: ctx.wantsTable ? 5000 : ctx.app.configuration.defaultPageSize,
                                      range: 1...5000)
         let offset = try Cursor.offset(ctx)
         let (catalog, page) = try ctx.guardedRead { conn, g, catalog in
@@ -195,13 +197,14 @@ enum ProgressRoutes {
                               phases: phaseDTOs(catalog, progress: e.phases, completed: e.completed)
                                 .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) })
         }
-        if ctx.wantsCSV {
-            return .csv(filename: "entidades-\(catalog.code)-\(month).csv") { sink in
-                try sink.row(["dane_code", "name", "type", "department_code", "region", "advisor", "partner"]
+        if ctx.wantsTable {
+            return .table(filename: "entidades-\(catalog.code)-\(month)") { sink in
+                try sink.header(["dane_code", "name", "type", "department_code", "region", "advisor", "partner"]
                              + catalog.phases.map(\.code) + ["total"])
                 for r in rows {
-                    try sink.row([r.code, r.name, r.type, r.departmentCode, r.regionCode ?? "", r.advisorName ?? "",
-                                  r.partnerCode ?? ""] + r.phases.map { CSVText.number($0.progress) } + [CSVText.number(r.total)])
+                    try sink.row([.text(r.code), .text(r.name), .text(r.type), .text(r.departmentCode), .text(r.regionCode),
+                                  .text(r.advisorName), .text(r.partnerCode)]
+                                 + r.phases.map { .figure($0.progress) } + [.figure(r.total)])
                 }
             }
         }
@@ -288,14 +291,14 @@ enum ProgressRoutes {
             }
             return (catalog, rows)
         }
-        if ctx.wantsCSV {
-            return .csv(filename: "ranking-asesores-\(catalog.code)-\(month).csv") { sink in
-                try sink.row(["rank", "advisor_id", "advisor", "partner", "entities", "mean_progress", "previous_mean_progress",
+        if ctx.wantsTable {
+            return .table(filename: "ranking-asesores-\(catalog.code)-\(month)") { sink in
+                try sink.header(["rank", "advisor_id", "advisor", "partner", "entities", "mean_progress", "previous_mean_progress",
                               "change", "on_time", "late", "missing", "asesorias"])
                 for r in rows {
-                    try sink.row(["\(r.rank)", "\(r.advisor.id)", r.advisor.name, r.partnerCode ?? "", "\(r.entityCount)",
-                                  CSVText.number(r.meanProgress), CSVText.number(r.previousMeanProgress), CSVText.number(r.change),
-                                  "\(r.reportedOnTime)", "\(r.reportedLate)", "\(r.missing)", "\(r.asesorias)"])
+                    try sink.row([.integer(r.rank), .integer(Int(r.advisor.id)), .text(r.advisor.name), .text(r.partnerCode), .integer(r.entityCount),
+                                  .figure(r.meanProgress), .figure(r.previousMeanProgress), .figure(r.change),
+                                  .integer(r.reportedOnTime), .integer(r.reportedLate), .integer(r.missing), .integer(r.asesorias)])
                 }
             }
         }

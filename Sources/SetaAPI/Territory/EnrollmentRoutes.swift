@@ -1,5 +1,6 @@
 // /v1/plans/{plan}/enrollments: which entities a plan serves by month; bulk enrollment by codes, department or region.
 import Foundation
+import SetaFormats
 import SetaDatabase
 import SetaDomain
 
@@ -63,7 +64,7 @@ enum EnrollmentRoutes {
             let month = asOf ?? Period.current(at: ctx.now)
             let department = try ctx.query("department").flatMap { $0.isEmpty ? nil : $0 }
             let region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
-            let csv = ctx.wantsCSV
+            let csv = ctx.wantsTable
             let limit = csv ? nil : try KeysetCursor.limit(ctx)
             let after = csv ? nil : try KeysetCursor.after(ctx, isKey: isEnrollmentKey).map(enrollmentKey)
             let caller = try ctx.caller
@@ -75,10 +76,11 @@ enum EnrollmentRoutes {
                                                 after: after, limit: limit.map { $0 + 1 })
             }
             if csv {
-                return .csv(filename: "inscripciones-\(plan)\(asOf.map { "-\($0)" } ?? "").csv") { sink in
-                    try sink.row(["plan", "entity", "entity_name", "entity_type", "department_code", "from", "to"])
+                return .table(filename: "inscripciones-\(plan)\(asOf.map { "-\($0)" } ?? "")") { sink in
+                    try sink.header(["plan", "entity", "entity_name", "entity_type", "department_code", "from", "to"])
                     for e in page.rows {
-                        try sink.row([e.planCode, e.entityCode, e.entityName, e.entityType, e.departmentCode, e.from.description, e.to?.description ?? ""])
+                        try sink.row([.text(e.planCode), .text(e.entityCode), .text(e.entityName), .text(e.entityType), .text(e.departmentCode),
+                                  .text(e.from.description), .text(e.to?.description)])
                     }
                 }
             }

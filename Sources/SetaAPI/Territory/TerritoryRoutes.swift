@@ -1,5 +1,6 @@
 // /v1/entities, /v1/departments, /v1/regions: the territory, with region membership by month; registers enrollments and imports.
 import Foundation
+import SetaFormats
 import SetaDatabase
 import SetaDomain
 
@@ -137,7 +138,7 @@ enum TerritoryRoutes {
             if let t = filter.type, !TerritoryStore.entityTypes.contains(t) {
                 throw APIError.invalid(field: "type", "`type` debe ser uno de: \(TerritoryStore.entityTypes.joined(separator: ", ")).", found: t)
             }
-            let csv = ctx.wantsCSV
+            let csv = ctx.wantsTable
             let limit = csv ? nil : try KeysetCursor.limit(ctx)
             let after = csv ? nil : try KeysetCursor.after(ctx, isKey: isEntityCode)
             let caller = try ctx.caller
@@ -147,10 +148,11 @@ enum TerritoryRoutes {
                                                    after: after, limit: limit.map { $0 + 1 })
             }
             if csv {
-                return .csv(filename: "entidades-\(asOf).csv") { sink in
-                    try sink.row(["code", "name", "type", "department_code", "department_name", "region_code", "region_name"])
+                return .table(filename: "entidades-\(asOf)") { sink in
+                    try sink.header(["code", "name", "type", "department_code", "department_name", "region_code", "region_name"])
                     for e in page.rows {
-                        try sink.row([e.code, e.name, e.type, e.departmentCode, e.departmentName, e.regionCode ?? "", e.regionName ?? ""])
+                        try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentCode), .text(e.departmentName),
+                                  .text(e.regionCode), .text(e.regionName)])
                     }
                 }
             }
@@ -227,11 +229,12 @@ enum TerritoryRoutes {
                 if let region { try TerritoryStore.requireRegion(conn, code: region, field: "region", active: false) }
                 return try TerritoryStore.departments(conn, asOf: asOf, region: region)
             }
-            if ctx.wantsCSV {
-                return .csv(filename: "departamentos-\(asOf).csv") { sink in
-                    try sink.row(["code", "name", "region_code", "region_name", "gobernacion_code", "municipality_count"])
+            if ctx.wantsTable {
+                return .table(filename: "departamentos-\(asOf)") { sink in
+                    try sink.header(["code", "name", "region_code", "region_name", "gobernacion_code", "municipality_count"])
                     for d in rows {
-                        try sink.row([d.code, d.name, d.regionCode ?? "", d.regionName ?? "", d.gobernacionCode ?? "", "\(d.municipalityCount)"])
+                        try sink.row([.text(d.code), .text(d.name), .text(d.regionCode), .text(d.regionName), .text(d.gobernacionCode),
+                                  .integer(d.municipalityCount)])
                     }
                 }
             }
@@ -279,11 +282,11 @@ enum TerritoryRoutes {
             let rows = try ctx.db.withConnection { conn in
                 try TerritoryStore.regions(conn, asOf: asOf, includeRetired: includeRetired)
             }
-            if ctx.wantsCSV {
-                return .csv(filename: "regiones-\(asOf).csv") { sink in
-                    try sink.row(["code", "name", "active", "department_codes", "entity_count"])
+            if ctx.wantsTable {
+                return .table(filename: "regiones-\(asOf)") { sink in
+                    try sink.header(["code", "name", "active", "department_codes", "entity_count"])
                     for g in rows {
-                        try sink.row([g.code, g.name, g.active ? "true" : "false", g.departmentCodes.joined(separator: " "), "\(g.entityCount)"])
+                        try sink.row([.text(g.code), .text(g.name), .boolean(g.active), .text(g.departmentCodes.joined(separator: " ")), .integer(g.entityCount)])
                     }
                 }
             }

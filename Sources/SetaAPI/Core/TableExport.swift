@@ -1,0 +1,143 @@
+// Table exports over HTTP: which format the client asked for (CSV dialect or XLSX), headers' language, streaming.
+import Foundation
+import SetaFormats
+import SetaHTTP
+
+/// What a table answer is written as, from `format`, `locale`, `lang` and `Accept`.
+struct TableExport: Sendable {
+    enum Format: Sendable, Equatable { case csv(CSVDialect), xlsx }
+    var format: Format
+    /// Spanish column names (`lang=es`): the header translated, the plan's phase and milestone codes as they are.
+    var spanish: Bool
+
+    static let xlsxMediaType = XLSXWriter.mediaType
+
+    /// The export the request asks for, nil for JSON. `format` wins over `Accept`.
+    /// Refused (400): `locale` other than `es-CO` (or empty), `lang` other than `en`/`es`, `locale` with XLSX.
+    static func requested(by ctx: RequestContext) throws -> TableExport? {
+        guard let kind = ctx.tableKind else { return nil }
+        let locale = try ctx.query("locale") ?? ""
+        let lang = (try ctx.query("lang") ?? "").lowercased()
+        guard ["", "en", "es"].contains(lang) else {
+            throw APIError.badRequest("`lang` debe ser es o en.", field: "lang")
+        }
+        let dialect: CSVDialect
+        switch locale.lowercased() {
+        case "": dialect = .rfc4180
+        case "es-co", "es_co": dialect = .colombia
+        default: throw APIError.badRequest("`locale` admite es-CO (CSV con punto y coma y coma decimal).", field: "locale")
+        }
+        if kind == "xlsx" {
+            guard locale.isEmpty else {
+                throw APIError.badRequest("`locale` solo aplica a CSV: un XLSX guarda números, no texto con decimales.", field: "locale")
+            }
+            return TableExport(format: .xlsx, spanish: lang == "es")
+        }
+        return TableExport(format: .csv(dialect), spanish: lang == "es")
+    }
+
+    var contentType: String {
+        switch format {
+        case .csv: return "text/csv; charset=utf-8"
+        case .xlsx: return TableExport.xlsxMediaType
+        }
+    }
+
+    var fileExtension: String {
+        switch format {
+        case .csv: return "csv"
+        case .xlsx: return "xlsx"
+        }
+    }
+
+    /// Runs `produce` on a sink of the asked format that streams to `writer` in ~32 KiB chunks.
+    func write(to writer: any HTTPBodyWriter, sheetName: String, modified: Date,
+               _ produce: (TableSink) throws -> Void) throws {
+        let out = ChunkedOutput(writer: writer)
+        let sink: TableSink
+        switch format {
+        case .csv(let dialect): sink = CSVTableWriter(dialect: dialect, emit: out.append)
+        case .xlsx: sink = XLSXWriter(defaultSheetName: sheetName, modified: modified, emit: out.append)
+        }
+        try produce(spanish ? SpanishHeaders(sink) : sink)
+        try sink.finish()
+        try out.flush()
+    }
+}
+
+/// Buffers small writes (a CSV line) and passes the server ~32 KiB chunks, so a big export never sits
+/// whole in memory and the socket is not written a line at a time.
+final class ChunkedOutput {
+    private let writer: any HTTPBodyWriter
+    private var buffer: [UInt8] = []
+    static let chunkBytes = 32 * 1024
+
+    init(writer: any HTTPBodyWriter) {
+        self.writer = writer
+        buffer.reserveCapacity(ChunkedOutput.chunkBytes * 2)
+    }
+
+    func append(_ bytes: [UInt8]) throws {
+        if buffer.isEmpty && bytes.count >= ChunkedOutput.chunkBytes {
+            try writer.write(bytes)
+            return
+        }
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= ChunkedOutput.chunkBytes { try flush() }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try writer.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Translates column names to Spanish on their way to the real sink (`lang=es`).
+final class SpanishHeaders: TableSink {
+    private let inner: TableSink
+    init(_ inner: TableSink) { self.inner = inner }
+    var keepsEverySheet: Bool { inner.keepsEverySheet }
+    func sheet(_ name: String?, header: [String]) throws { try inner.sheet(name, header: header.map(ColumnNames.spanish)) }
+    func row(_ cells: [Cell]) throws { try inner.row(cells) }
+    func finish() throws { try inner.finish() }
+}
+
+/// The Spanish name of every column SETA exports. Plan codes (phases `F1`, milestones `H9`) and unknown names
+/// pass unchanged; dotted names from JSON (`phases.F1.progress`) are translated part by part.
+enum ColumnNames {
+    static let spanish: [String: String] = [
+        "id": "id", "code": "codigo", "name": "nombre", "type": "tipo", "dane_code": "codigo_dane",
+        "department": "departamento", "department_code": "codigo_departamento", "department_name": "departamento",
+        "region": "region", "region_code": "codigo_region", "region_name": "region", "regions": "regiones",
+        "advisor": "asesor", "advisor_id": "id_asesor", "advisor_name": "asesor", "partner": "aliado",
+        "partner_code": "codigo_aliado", "total": "total", "progress": "avance", "phases": "fases", "phase_code": "codigo_fase",
+        "completed": "completada", "milestones": "hitos", "period": "periodo", "label": "etiqueta", "plan": "plan",
+        "catalog_version": "version_catalogo", "current_version": "version_actual", "created_at": "creado_en",
+        "created_by": "creado_por", "key": "clave", "group": "grupo", "entity_count": "entidades",
+        "measured_count": "entidades_medidas", "mean_progress": "avance_promedio", "at_hundred": "en_cien",
+        "min": "minimo", "max": "maximo", "lowest": "mas_rezagadas", "lowest_count": "num_mas_rezagadas",
+        "highest": "mas_avanzadas", "highest_count": "num_mas_avanzadas", "rank": "puesto", "entities": "entidades",
+        "entity": "entidad", "entity_name": "nombre_entidad", "entity_type": "tipo_entidad",
+        "previous_mean_progress": "avance_promedio_anterior", "change": "cambio", "on_time": "a_tiempo", "late": "tarde",
+        "missing": "sin_reporte", "asesorias": "asesorias", "from": "desde", "to": "hasta", "email": "correo",
+        "role": "rol", "active": "activo", "status": "estado", "limited_to_partner": "limitado_al_aliado",
+        "on_time_day": "dia_limite", "phase_count": "fases", "milestone_count": "hitos", "gobernacion_code": "codigo_gobernacion",
+        "municipality_count": "municipios", "department_codes": "codigos_departamentos", "total_a": "total_a",
+        "total_b": "total_b", "weight_in_plan": "peso_en_plan", "phase_completion": "cumplimiento_fases",
+        "completed_share": "porcentaje_completo", "as_of": "a_mes", "reason": "motivo", "comment": "comentario",
+    ]
+
+    static func spanish(_ column: String) -> String {
+        if let s = spanish[column] { return s }
+        if column.hasPrefix("completed_share_") { return "porcentaje_completo_" + column.dropFirst("completed_share_".count) }
+        guard column.contains(".") else { return column }
+        return column.split(separator: ".", omittingEmptySubsequences: false).map { spanish[String($0)] ?? String($0) }
+            .joined(separator: ".")
+    }
+}
+
+extension Cell {
+    /// A database id (bigint) as a number cell.
+    static func id(_ value: Int64?) -> Cell { .integer(value.map { Int($0) }) }
+}

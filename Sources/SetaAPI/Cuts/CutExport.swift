@@ -1,0 +1,121 @@
+// The layouts of a cut's (corte) exports: the entity table (CSV) and the workbook (Ficha, groups, entities).
+import Foundation
+import SetaDatabase
+import SetaDomain
+import SetaFormats
+
+/// Writes a frozen cut through a table sink. Everything comes from the cut's rows and its catalog version,
+/// never from live data, so an export of a cut is the same whenever it is taken.
+struct CutExport {
+    var cut: CutStore.CutRow
+    var catalog: PlanCatalog
+    var caller: Principal
+    /// The historic CSV columns (byte-identical to earlier releases) rather than the full layout.
+    var legacyColumns: Bool
+
+    /// The group kinds (tipos de grupo) a reader sees in a cut, as `GET /v1/cuts/{id}` shows them: every kind
+    /// for the central team and unrestricted viewers; their own regions for coordinators and regional viewers;
+    /// none for advisors (a group figure would include entities outside their scope).
+    static func visibleGroupKinds(_ p: Principal) -> [GroupKind] {
+        switch p.role {
+        case .central: return GroupKind.allCases
+        case .viewer where p.regions.isEmpty && !p.limitedToPartner: return GroupKind.allCases
+        case .coordinator, .viewer: return [.regions]
+        case .advisor: return []
+        }
+    }
+
+    static func visibleGroups(_ groups: [GroupResult], kind: GroupKind, to p: Principal) -> [GroupResult] {
+        guard kind == .regions, !visibleGroupKinds(p).contains(.national) else { return groups }
+        return groups.filter { p.regions.contains($0.key) }
+    }
+
+    static let sheetNames: [GroupKind: String] = [
+        .national: "Nacional", .regions: "Regiones", .departments: "Departamentos", .advisors: "Asesores",
+        .partners: "Aliados", .entityTypes: "Tipos de entidad",
+    ]
+
+    /// Writes the export: for a workbook the Ficha, one sheet per visible group kind and the entities;
+    /// for a CSV only the entities.
+    func write(_ sink: TableSink, pool: ConnectionPool) throws {
+        try pool.withConnection { conn in
+            var entities: [CutStore.ExportRow] = []
+            try CutStore.exportRows(conn, cut: cut.id, phaseCodes: catalog.phases.map(\.code),
+                                    milestoneCodes: catalog.milestones.map(\.code)) { row in
+                if CutRoutes.visible(row.entity, to: caller) { entities.append(row) }
+            }
+            if sink.keepsEverySheet {
+                try ficha(sink, entityCount: entities.count, takenBy: cut.createdBy.flatMap { try? CutStore.personName(conn, id: $0) })
+                for kind in CutExport.visibleGroupKinds(caller) {
+                    let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind), kind: kind, to: caller)
+                    try CutExport.groupSheet(sink, name: CutExport.sheetNames[kind],
+                                             groups: try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog), catalog: catalog)
+                }
+                // Hook for milestone shares (porcentaje de entidades por hito, issue 12 item 4): a "Hitos" sheet
+                // would go here, one row per milestone, from the same `entities` (their `milestones` statuses).
+                // Left out on purpose: the share's definition belongs to item 4, done separately.
+            }
+            try entitySheet(sink, entities)
+        }
+    }
+
+    private func ficha(_ sink: TableSink, entityCount: Int, takenBy: String?) throws {
+        try sink.sheet("Ficha", header: ["campo", "valor"])
+        let taken = ISO8601DateFormatter().string(from: cut.createdAt)
+        try sink.row([.text("Corte"), .id(cut.id)])
+        try sink.row([.text("Plan"), .text(cut.plan)])
+        try sink.row([.text("Nombre del plan"), .text(catalog.name)])
+        try sink.row([.text("Periodo"), .text(cut.period.description)])
+        try sink.row([.text("Etiqueta"), .text(cut.label)])
+        try sink.row([.text("Versión del catálogo"), .integer(cut.catalogVersion)])
+        try sink.row([.text("Tomado el"), .text(taken)])
+        try sink.row([.text("Tomado por"), .text(takenBy ?? cut.createdBy.map { "persona \($0)" })])
+        try sink.row([.text("Entidades"), .integer(entityCount)])
+    }
+
+    /// Group results with fixed columns (the same for every row): the lowest and highest entities are one
+    /// cell listing their codes (at most ten; the counts say how many), never one column per entity.
+    /// `kinds`, when given, is each group's kind (first column `group`), for a table of several kinds.
+    static func groupSheet(_ sink: TableSink, name: String?, groups: [GroupDTO], kinds: [String]? = nil,
+                           catalog: PlanCatalog) throws {
+        try sink.sheet(name, header: (kinds == nil ? [] : ["group"])
+                       + ["key", "name", "entity_count", "measured_count", "mean_progress", "at_hundred", "min", "max",
+                          "lowest_count", "lowest", "highest_count", "highest"]
+                       + catalog.phases.map { "completed_share_\($0.code)" })
+        for (i, g) in groups.enumerated() {
+            let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
+            try sink.row((kinds.map { [.text($0[i])] } ?? [])
+                         + [.text(g.key), .text(g.name), .integer(g.entityCount), .integer(g.measuredCount), .figure(g.meanProgress),
+                            .integer(g.atHundred), .figure(g.min), .figure(g.max),
+                            .integer(g.lowestCount), .text(g.lowest.map(\.code).joined(separator: " ")),
+                            .integer(g.highestCount), .text(g.highest.map(\.code).joined(separator: " "))]
+                         + catalog.phases.map { .figure(shares[$0.code]) })
+        }
+    }
+
+    private func entitySheet(_ sink: TableSink, _ rows: [CutStore.ExportRow]) throws {
+        if legacyColumns {
+            try sink.sheet("Entidades", header: ["dane_code", "name", "type", "department", "region", "advisor", "partner"]
+                           + catalog.phases.map { "\($0.code) \($0.name)" } + ["total"])
+            for row in rows {
+                let e = row.entity
+                try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentName), .text(e.regionName),
+                              .text(e.advisorName), .text(e.partnerCode)]
+                             + row.phases.map { .figure($0) } + [.figure(e.total)])
+            }
+            return
+        }
+        // The full layout: codes next to names (DANE codes as text), each phase and milestone under the plan's own
+        // code (`F1`, `H9`), the total, and every milestone's status (estado del hito) as of the cut, in plan order.
+        try sink.sheet("Entidades", header: ["dane_code", "name", "type", "department_code", "department", "region_code", "region",
+                                             "advisor_id", "advisor", "partner"]
+                       + catalog.phases.map(\.code) + ["total"] + catalog.milestones.map(\.code))
+        for row in rows {
+            let e = row.entity
+            try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentCode), .text(e.departmentName),
+                          .text(e.regionCode), .text(e.regionName), .id(e.advisorId), .text(e.advisorName), .text(e.partnerCode)]
+                         + row.phases.map { .figure($0) } + [.figure(e.total)]
+                         + row.milestones.map { .text($0) })
+        }
+    }
+}
