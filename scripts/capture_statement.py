@@ -5,8 +5,9 @@ import re
 import sys
 
 log = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-marker = sys.argv[2] if len(sys.argv) > 2 else "execute <unnamed>: "
-start = log.rindex(marker) + len(marker)
+# "execute <unnamed>: " for a one-off statement, "execute seta_N: " for a prepared one.
+markers = list(re.finditer(sys.argv[2] if len(sys.argv) > 2 else r"execute [^:\n]+: ", log))
+start = markers[-1].end()
 entry = log[start:]
 # The entry ends where the next log line starts (a timestamp at the start of a line).
 entry = re.split(r"\n\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", entry, maxsplit=1)[0]
