@@ -173,16 +173,7 @@ enum ProgressStore {
                 SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
                   FROM rows_ r WINDOW w AS (PARTITION BY r.gkey)
             )
-            SELECT s.gkey, min(s.gname) AS gname,
-                   count(*)::int AS entity_count,
-                   count(s.total)::int AS measured_count,
-                   avg(s.total)::text AS mean,
-                   count(*) FILTER (WHERE s.total = 100)::int AS at_hundred,
-                   min(s.total)::text AS min, max(s.total)::text AS max,
-                   array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin) AS lowest,
-                   array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax) AS highest,
-                   (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
-                   (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
+            SELECT s.gkey, min(s.gname) AS gname, \(unsafe: summaryColumns)
                    \(phases.map(\.code))::text[] AS share_phases,
                    \(milestones.map(\.code))::text[] AS milestone_codes,
             """
@@ -267,8 +258,9 @@ enum ProgressStore {
         )
         """)
 
-    static let aggregateSelect = SQL(unsafe: """
-        SELECT s.gkey, min(s.gname) AS gname,
+    /// What every roll-up reports from `stats s` (rows with their group's `gmin` and `gmax`): counts, mean,
+    /// extremes and the entities at them. One definition for live groups (`rollUp`) and frozen ones (cuts).
+    static let summaryColumns = """
                count(*)::int AS entity_count,
                count(s.total)::int AS measured_count,
                avg(s.total)::text AS mean,
@@ -278,6 +270,10 @@ enum ProgressStore {
                array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax) AS highest,
                (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
                (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
+        """
+
+    static let aggregateSelect = SQL(unsafe: """
+        SELECT s.gkey, min(s.gname) AS gname, \(summaryColumns)
                COALESCE(sh.share_phases, '{}') AS share_phases, COALESCE(sh.share_values, '{}') AS share_values
           FROM stats s LEFT JOIN shares sh ON sh.gkey = s.gkey
          GROUP BY s.gkey, sh.share_phases, sh.share_values
