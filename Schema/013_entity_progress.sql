@@ -62,6 +62,57 @@ CREATE TABLE progress_horizons (
     horizon   date NOT NULL
 );
 
+-- Group roll-ups (dashboards, series) kept per reader's scope and filters, valid while the months they read
+-- are unchanged: a write to month M bumps the stamps of months M..horizon only, so roll-ups of earlier months
+-- (and most of a series) stay valid while advisors report the current one. Membership (enrollments, regions,
+-- assignments, people, partners, entities) bumps one global stamp. Never served stale: a result is used only when
+-- the stamps it was computed under, read in the same statement as its data, are still the current ones.
+CREATE TABLE progress_month_stamps (
+    plan_code text NOT NULL,
+    month     date NOT NULL,
+    stamp     bigint NOT NULL,
+    PRIMARY KEY (plan_code, month)
+);
+
+CREATE TABLE membership_stamp (
+    id    integer PRIMARY KEY CHECK (id = 1),
+    stamp bigint NOT NULL DEFAULT 0
+);
+INSERT INTO membership_stamp (id, stamp) VALUES (1, 0);
+
+CREATE TABLE progress_rollups (
+    cache_key        text PRIMARY KEY,
+    data_sig         text NOT NULL,     -- the months read and their stamps, e.g. '2021-06-01:4'
+    membership_stamp bigint NOT NULL,
+    result           jsonb NOT NULL,
+    computed_at      timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION bump_membership_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE membership_stamp SET stamp = stamp + 1 WHERE id = 1;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER enrollments_membership AFTER INSERT OR UPDATE OR DELETE ON enrollments
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER department_regions_membership AFTER INSERT OR UPDATE OR DELETE ON department_regions
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER entity_regions_membership AFTER INSERT OR UPDATE OR DELETE ON entity_regions
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER regions_membership AFTER INSERT OR UPDATE OR DELETE ON regions
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER assignments_membership AFTER INSERT OR UPDATE OR DELETE ON assignments
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER people_membership AFTER INSERT OR UPDATE OR DELETE ON people
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER partners_membership AFTER INSERT OR UPDATE OR DELETE ON partners
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER entities_membership AFTER INSERT OR UPDATE OR DELETE ON entities
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+CREATE TRIGGER departments_membership AFTER INSERT OR UPDATE OR DELETE ON departments
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
+
 -- Advisory lock classes (two-key form; the one-key locks 7265001–7265006 are the migrator's and the reports').
 -- 7265010: a plan's progress rows. Writers take it shared; extending the horizon, a catalog rebuild and large
 --          imports take it exclusive, so they never interleave with another writer of the plan.
@@ -185,6 +236,11 @@ BEGIN
     SELECT p_plan, v, c.month, c.entity_code, c.total, c.phase_progress, c.phase_completed, c.statuses,
            c.milestone_done, c.milestone_applicable
       FROM compute_entity_progress(p_plan, v, ents, p_from, h) c;
+    -- The months whose figures may have changed: p_from to the horizon. In ascending order, so two writers
+    -- wait for each other's rows in one order.
+    INSERT INTO progress_month_stamps AS s (plan_code, month, stamp)
+    SELECT p_plan, gs::date, 1 FROM generate_series(p_from, h, interval '1 month') gs ORDER BY 2
+    ON CONFLICT (plan_code, month) DO UPDATE SET stamp = s.stamp + 1;
 END $$;
 
 -- Rebuilds a whole plan in its current catalog version (a catalog correction, or the first migration).

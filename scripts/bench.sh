@@ -119,10 +119,12 @@ MONTH=$(date -u +%Y-%m)
   -c "SELECT entity_code FROM enrollments WHERE plan_code = 'gap-2020-f1' ORDER BY 1" > "$WORK/codes.txt"
 MS=$("$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U seta -At seta \
   -c "SELECT string_agg(m.code, ',' ORDER BY m.position) FROM plan_milestones m JOIN plans p ON p.code = m.plan_code AND p.current_version = m.version WHERE p.code = 'gap-2020-f1'")
-python3 scripts/reporting_day.py "http://127.0.0.1:$PORT" "$TOKEN" gap-2020-f1 "$MONTH" 5 56 "$WORK/codes.txt" "$MS" > "$WORK/writes.json" &
+python3 scripts/reporting_day.py "http://127.0.0.1:$PORT" "$TOKEN" gap-2020-f1 "$MONTH" 5 66 "$WORK/codes.txt" "$MS" > "$WORK/writes.json" &
 WRITERS=$!
 sleep 1
 dashboards " [5 writes/s]" "_busy"
+# The month being reported: every write invalidates its roll-ups, so readers recompute after each one.
+run_wrk "regions as of $MONTH (written) [5 writes/s]" 16 "http://127.0.0.1:$PORT/v1/progress/regions?$Q&as_of=$MONTH" "$AUTH"
 wait "$WRITERS"
 echo "writes during the reads: $(cat "$WORK/writes.json")"
 

@@ -172,7 +172,7 @@ enum ProgressStore {
             , stats AS (
                 SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
                   FROM rows_ r WINDOW w AS (PARTITION BY r.gkey)
-            )
+            ), agg AS (
             SELECT s.gkey, min(s.gname) AS gname, \(unsafe: summaryColumns)
                    \(phases.map(\.code))::text[] AS share_phases,
                    \(milestones.map(\.code))::text[] AS milestone_codes,
@@ -211,6 +211,63 @@ enum ProgressStore {
         sql.append(stageShares.isEmpty ? "'{}'::text[]" : SQL(unsafe: "ARRAY[") + stageShares.joined(separator: ", ") + SQL(unsafe: "]"))
         sql.append(" AS stage_shares FROM stats s GROUP BY s.gkey ORDER BY s.gkey")
         return sql
+    }
+
+    /// The columns of a roll-up row (`rollUp`) kept as JSON in `progress_rollups`, for `jsonb_to_recordset`.
+    static let rollUpRecordColumns = """
+        gkey text, gname text, entity_count int, measured_count int, mean text, at_hundred int, min text, max text,
+        lowest text[], highest text[], lowest_names text[], highest_names text[], share_phases text[], share_values text[],
+        milestone_codes text[], milestone_shares text[], stage_codes text[], stage_means text[], stage_shares text[]
+        """
+
+    /// A roll-up statement (`dataSQL`: CTEs up to `rows_`, then `rollUp`) answered from `progress_rollups` when the
+    /// months it reads and the memberships are unchanged since it was kept, else computed (in the same statement)
+    /// and kept by a second, small statement. `signature` is a SQL text expression naming the months read and their
+    /// stamps. One round trip on a hit; the computation is never run then (the COALESCE reads it lazily).
+    static func cachedRollUp(_ conn: Connection, _ g: StatementGuard?, key: String, signature: SQL, dataSQL: SQL) throws -> [Row] {
+        // `dataSQL` ends with the roll-up's SELECT: make it the `agg` CTE.
+        var sql = dataSQL
+        sql.append("""
+            ), sig AS (SELECT (\(signature))::text AS data_sig, (SELECT stamp FROM membership_stamp WHERE id = 1) AS ms),
+            hit AS (
+              SELECT c.result FROM progress_rollups c, sig
+               WHERE c.cache_key = \(key) AND c.data_sig = sig.data_sig AND c.membership_stamp = sig.ms
+            ), q AS (
+              SELECT (SELECT result FROM hit) AS cached,
+                     COALESCE((SELECT result FROM hit), (SELECT COALESCE(jsonb_agg(to_jsonb(agg)), '[]'::jsonb) FROM agg)) AS result
+            )
+            SELECT r.*, (q.cached IS NOT NULL) AS from_cache, sig.data_sig, sig.ms AS membership_stamp,
+                   CASE WHEN q.cached IS NULL AND row_number() OVER () = 1 THEN q.result::text END AS result_text
+              FROM q CROSS JOIN sig CROSS JOIN LATERAL jsonb_to_recordset(q.result) AS r(\(unsafe: rollUpRecordColumns))
+            """)
+        let rows = try run(conn, g, sql)
+        // A miss: keep the result for the next reader (a failure to keep it only costs the next one a computation).
+        if let first = rows.first, let text = try first.decode("result_text", as: String?.self) {
+            _ = try? conn.execute("""
+                INSERT INTO progress_rollups (cache_key, data_sig, membership_stamp, result)
+                VALUES (\(key), \(try first.decode("data_sig", as: String.self)), \(try first.decode("membership_stamp", as: Int64.self)), \(text)::jsonb)
+                ON CONFLICT (cache_key) DO UPDATE SET data_sig = EXCLUDED.data_sig, membership_stamp = EXCLUDED.membership_stamp,
+                   result = EXCLUDED.result, computed_at = now()
+                """)
+        }
+        return rows
+    }
+
+    /// The cache key of a roll-up: everything the result depends on besides the stamps.
+    static func rollUpKey(_ parts: [String], principal: Principal, filter: ProgressFilter) -> String {
+        (parts + [scopeKey(principal), filter.region ?? "", filter.department ?? "", filter.type ?? "",
+                  filter.advisor.map(String.init) ?? ""]).joined(separator: "|")
+    }
+
+    /// Who sees what, as part of a cache key: readers with the same scope share results.
+    static func scopeKey(_ p: Principal) -> String {
+        switch p.role {
+        case .central: return "all"
+        case .coordinator: return "regions:" + p.regions.sorted().joined(separator: ",")
+        case .advisor: return "advisor:\(p.personId)"
+        case .viewer:
+            return "viewer:" + p.regions.sorted().joined(separator: ",") + "|" + (p.limitedToPartner ? (p.partnerCode ?? "-") : "")
+        }
     }
 
     /// A catalog version, when the caller has none at hand (tests, tools).
@@ -355,7 +412,12 @@ enum ProgressStore {
             )
             """)
         sql.append(rollUp(cat))
-        return try decodeGroups(try run(conn, g, sql))
+        let key = rollUpKey(["groups", kind.rawValue, plan, String(version), month.description], principal: principal, filter: filter)
+        let signature: SQL = """
+            (SELECT pm::text || ':' || COALESCE((SELECT stamp FROM progress_month_stamps WHERE plan_code = \(plan) AND month = pm), 0)
+               FROM progress_month(\(plan), \(m)) pm)
+            """
+        return try decodeGroups(try cachedRollUp(conn, g, key: key, signature: signature, dataSQL: sql))
     }
 
     /// Group roll-ups for every month of a series, in one statement: the months are a column, the group key
@@ -390,8 +452,16 @@ enum ProgressStore {
             )
             """)
         sql.append(rollUp(cat))
+        let key = rollUpKey(["series", kind.rawValue, plan, String(version), from.description, to.description],
+                            principal: principal, filter: filter)
+        let signature: SQL = """
+            (SELECT string_agg(x.pm::text || ':' || COALESCE(st.stamp, 0), ',' ORDER BY x.month)
+               FROM (SELECT gs::date AS month, progress_month(\(plan), gs::date) AS pm
+                       FROM generate_series(\(from.firstDayString)::date, \(to.firstDayString)::date, interval '1 month') gs) x
+               LEFT JOIN progress_month_stamps st ON st.plan_code = \(plan) AND st.month = x.pm)
+            """
         var byMonth: [String: [GroupResult]] = [:]
-        for var group in try decodeGroups(try run(conn, g, sql)) {
+        for var group in try decodeGroups(try cachedRollUp(conn, g, key: key, signature: signature, dataSQL: sql)) {
             let parts = group.key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
             group.key = String(parts[1])
             byMonth[String(parts[0]), default: []].append(group)
