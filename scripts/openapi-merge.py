@@ -265,8 +265,12 @@ def add_format(doc, op):
         content = ok.setdefault("content", {})
         if "text/csv" not in content:
             content["text/csv"] = {"schema": {"$ref": "#/components/schemas/CSV"}}
+        # Every answer that can be a CSV can be a workbook too (`format=xlsx` or the XLSX media type in Accept).
+        if XLSX_MEDIA_TYPE not in content:
+            content[XLSX_MEDIA_TYPE] = {"schema": {"$ref": "#/components/schemas/XLSX"}}
 
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INT32_MAX = 2147483647
 QUERY_MAX_LENGTH = 100
 PATH_MAX_LENGTH = 200

@@ -13,7 +13,8 @@ struct TableExport: Sendable {
     static let xlsxMediaType = XLSXWriter.mediaType
 
     /// The export the request asks for, nil for JSON. `format` wins over `Accept`.
-    /// Refused (400): `locale` other than `es-CO` (or empty), `lang` other than `en`/`es`, `locale` with XLSX.
+    /// Refused (400): `locale` other than `es-CO`, `lang` other than `en`/`es` (the router refuses them first, from the
+    /// contract). `locale` is ignored for XLSX: a workbook holds numbers, not text with a decimal separator.
     static func requested(by ctx: RequestContext) throws -> TableExport? {
         guard let kind = ctx.tableKind else { return nil }
         let locale = try ctx.query("locale") ?? ""
@@ -28,9 +29,6 @@ struct TableExport: Sendable {
         default: throw APIError.badRequest("`locale` admite es-CO (CSV con punto y coma y coma decimal).", field: "locale")
         }
         if kind == "xlsx" {
-            guard locale.isEmpty else {
-                throw APIError.badRequest("`locale` solo aplica a CSV: un XLSX guarda números, no texto con decimales.", field: "locale")
-            }
             return TableExport(format: .xlsx, spanish: lang == "es")
         }
         return TableExport(format: .csv(dialect), spanish: lang == "es")
