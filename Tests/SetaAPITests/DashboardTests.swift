@@ -107,6 +107,16 @@ struct DashboardTests {
         #expect(after.json["cut"].flatMap { ($0 as? [String: Any])?["catalog_version"] as? Int } == 1)
         let liveAfter = try h.call("GET", "/v1/progress/national?plan=gap-2020-f2&as_of=2021-06")
         #expect(liveAfter.text != liveBefore.text, "live progress uses the corrected weights")
+        // Every group kind the cut froze is readable, and matches what the live dashboards said before the correction.
+        let frozenDepartments = try h.call("GET", "/v1/cuts/\(id)/groups/departments")
+        #expect(frozenDepartments.status == 200)
+        let items = frozenDepartments.json["items"] as? [[String: Any]] ?? []
+        #expect(items.count == 33)
+        #expect(items.reduce(0) { $0 + ($1["entity_count"] as? Int ?? 0) } == 1_155)
+        let frozenNational = try h.call("GET", "/v1/cuts/\(id)/groups/national").json["items"] as? [[String: Any]]
+        let liveNational = liveBefore.json["items"] as? [[String: Any]]
+        #expect(frozenNational?.first?["mean_progress"] as? Double == liveNational?.first?["mean_progress"] as? Double)
+        #expect(try h.call("GET", "/v1/cuts/\(id)/groups/municipios").status == 404)
     }
 
     @Test("the CSV export starts with a BOM and keeps accents intact, one row per entity")

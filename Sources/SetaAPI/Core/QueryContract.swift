@@ -91,6 +91,11 @@ extension QueryParameter {
         ],
         "POST /v1/cuts": [
         ],
+        "GET /v1/cuts/{}/groups/{}": [
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
+        ],
         "GET /v1/cuts/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
             QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),

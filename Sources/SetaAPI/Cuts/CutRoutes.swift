@@ -72,6 +72,7 @@ enum CutRoutes {
         r.add("POST", "/v1/cuts", take)
         r.add("GET", "/v1/cuts", list)
         r.add("GET", "/v1/cuts/{id}", show)
+        r.add("GET", "/v1/cuts/{id}/groups/{group}", frozenGroups)
         r.add("GET", "/v1/cuts/{id}/export", export)
         r.add("GET", "/v1/cuts/{a}/compare/{b}", compare)
     }
@@ -165,6 +166,31 @@ enum CutRoutes {
             }
         }
         return try .json(d)
+    }
+
+    /// Every group of one kind as the cut froze it, in the live roll-ups' shape; the reader's scope applies.
+    static func frozenGroups(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let kind = try ProgressRoutes.groupKind(ctx)
+        guard CutExport.visibleGroupKinds(caller).contains(kind) else {
+            throw APIError.forbidden("Los grupos «\(kind.rawValue)» de un corte no están a su alcance.")
+        }
+        let (cut, catalog, items) = try ctx.db.withConnection { conn -> (CutStore.CutRow, PlanCatalog, [GroupDTO]) in
+            let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
+            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
+                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
+            }
+            let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind), kind: kind, to: caller)
+            return (cut, catalog, try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog))
+        }
+        if ctx.wantsTable {
+            return .table(filename: "corte-\(cut.id)-\(kind.rawValue)") { sink in
+                try CutExport.groupSheet(sink, name: CutExport.sheetNames[kind] ?? "Grupos", groups: items,
+                                         kinds: Array(repeating: kind.rawValue, count: items.count), catalog: catalog)
+            }
+        }
+        return try .json(GroupsResponseDTO(plan: cut.plan, catalogVersion: cut.catalogVersion, asOf: cut.period.description,
+                                           group: kind.rawValue, items: items))
     }
 
     static func export(_ ctx: RequestContext) throws -> APIResponse {
