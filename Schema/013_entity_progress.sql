@@ -20,19 +20,9 @@ DROP TRIGGER report_milestones_stamp_del ON report_milestones;
 DROP TRIGGER enrollments_stamp_ins ON enrollments;
 DROP TRIGGER enrollments_stamp_upd ON enrollments;
 DROP TRIGGER enrollments_stamp_del ON enrollments;
-DROP TRIGGER department_regions_membership ON department_regions;
-DROP TRIGGER entity_regions_membership ON entity_regions;
-DROP TRIGGER regions_membership ON regions;
-DROP TRIGGER assignments_membership ON assignments;
-DROP TRIGGER people_membership ON people;
-DROP TRIGGER partners_membership ON partners;
-DROP TRIGGER entities_membership ON entities;
-DROP TRIGGER departments_membership ON departments;
 DROP FUNCTION ensure_progress_snapshot(text, integer, date);
 DROP FUNCTION bump_progress_stamp();
-DROP FUNCTION bump_membership_stamp();
 DROP TABLE progress_group_cache;
-DROP TABLE membership_stamp;
 DROP TABLE progress_snapshots;
 DROP TABLE progress_snapshot_heads;
 DROP TABLE progress_stamps;
@@ -74,12 +64,6 @@ CREATE TABLE progress_month_stamps (
     PRIMARY KEY (plan_code, month)
 );
 
-CREATE TABLE membership_stamp (
-    id    integer PRIMARY KEY CHECK (id = 1),
-    stamp bigint NOT NULL DEFAULT 0
-);
-INSERT INTO membership_stamp (id, stamp) VALUES (1, 0);
-
 CREATE TABLE progress_rollups (
     cache_key        text PRIMARY KEY,
     data_sig         text NOT NULL,     -- the months read and their stamps, e.g. '2021-06-01:4'
@@ -88,29 +72,8 @@ CREATE TABLE progress_rollups (
     computed_at      timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE FUNCTION bump_membership_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE membership_stamp SET stamp = stamp + 1 WHERE id = 1;
-    RETURN NULL;
-END $$;
-
+-- Memberships keep 011's stamp and triggers; enrollments now bump it too (they decide who is counted).
 CREATE TRIGGER enrollments_membership AFTER INSERT OR UPDATE OR DELETE ON enrollments
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER department_regions_membership AFTER INSERT OR UPDATE OR DELETE ON department_regions
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER entity_regions_membership AFTER INSERT OR UPDATE OR DELETE ON entity_regions
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER regions_membership AFTER INSERT OR UPDATE OR DELETE ON regions
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER assignments_membership AFTER INSERT OR UPDATE OR DELETE ON assignments
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER people_membership AFTER INSERT OR UPDATE OR DELETE ON people
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER partners_membership AFTER INSERT OR UPDATE OR DELETE ON partners
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER entities_membership AFTER INSERT OR UPDATE OR DELETE ON entities
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
-CREATE TRIGGER departments_membership AFTER INSERT OR UPDATE OR DELETE ON departments
     FOR EACH STATEMENT EXECUTE FUNCTION bump_membership_stamp();
 
 -- Advisory lock classes (two-key form; the one-key locks 7265001–7265006 are the migrator's and the reports').

@@ -14,12 +14,6 @@ enum ProgressRoutes {
         r.add("GET", "/v1/rankings/advisors", verifiesCaller: true, advisorRanking)
     }
 
-    /// The plan (query `plan`) and its current catalog, or a 404 naming `plan`.
-    static func planAndCatalog(_ ctx: RequestContext, _ conn: Connection) throws -> PlanCatalog {
-        let code = try ctx.requiredQuery("plan")
-        return try CatalogStore.currentCatalog(conn, code: code)
-    }
-
     static func asOf(_ ctx: RequestContext, _ name: String = "as_of") throws -> Period {
         let p = try ctx.period(name, required: false, default: Period.current(at: ctx.now))!
         try ctx.refuseFuture(p, field: name)
@@ -100,9 +94,7 @@ enum ProgressRoutes {
         let codes = Array(Set(groups.flatMap { $0.summary.lowest.prefix(10) + $0.summary.highest.prefix(10) })
             .filter { names[$0] == nil })
         if !codes.isEmpty {
-            for r in try conn.query("SELECT code, name FROM entities WHERE code = ANY(\(codes)::text[])").rows {
-                names[try r.decode("code")] = try r.decode("name")
-            }
+            names.merge(try TerritoryStore.entityNames(conn, codes: codes)) { a, _ in a }
         }
         let stageNames = Dictionary(catalog.stages.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
         return groups.map { GroupDTO($0, phaseOrder: catalog.phases.map(\.code), names: names, stageNames: stageNames) }
@@ -236,58 +228,13 @@ enum ProgressRoutes {
         try ctx.refuseFuture(month, field: "period")
         let f = try filter(ctx)
         let (catalog, rows) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [RankingRowDTO]) in
-            let m = month.firstDayString
-            let prev = month.previous.firstDayString
-            var sql = ProgressStore.entitiesCTE(plan: catalog.code, month: month, principal: g.principal, filter: f)
-            sql.append(", cur AS (")
-            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(m)::date", statuses: false))
-            // The previous month counts the entities that were enrolled then, as its own dashboard did.
-            sql.append("), ent_prev AS (SELECT entity_code FROM ent WHERE entity_code IN (SELECT x.entity_code FROM enrolled_at(\(catalog.code), \(prev)::date) x)), prv AS (")
-            sql.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(prev)::date", entCTE: "ent_prev",
-                                                  statuses: false))
-            sql.append("""
-                ),
-                asg AS (
-                  SELECT a.person_id, a.entity_code FROM assignments a JOIN ent ON ent.entity_code = a.entity_code
-                   WHERE a.plan_code = \(catalog.code) AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
-                ),
-                deadline AS (
-                  SELECT ((\(m)::date + interval '1 month' + make_interval(days => pl.on_time_day))::timestamp
-                          AT TIME ZONE 'America/Bogota') AS at
-                    FROM plans pl WHERE pl.code = \(catalog.code)
-                ),
-                ases AS (
-                  SELECT s.person_id, count(*)::int AS n FROM asesorias s
-                   WHERE s.held_on >= \(m)::date AND s.held_on < (\(m)::date + interval '1 month')
-                     AND (s.plan_code IS NULL OR s.plan_code = \(catalog.code))
-                   GROUP BY s.person_id
-                )
-                SELECT p.id, p.name, p.partner_code, count(*)::int AS entity_count,
-                       avg(cur.total)::text AS mean, avg(prv.total)::text AS prev_mean,
-                       count(*) FILTER (WHERE r.first_received_at < (SELECT at FROM deadline))::int AS on_time,
-                       count(*) FILTER (WHERE r.first_received_at >= (SELECT at FROM deadline))::int AS late,
-                       count(*) FILTER (WHERE r.first_received_at IS NULL)::int AS missing,
-                       COALESCE(max(ases.n), 0)::int AS asesorias
-                  FROM asg
-                  JOIN people p ON p.id = asg.person_id
-                  LEFT JOIN cur ON cur.entity_code = asg.entity_code
-                  LEFT JOIN prv ON prv.entity_code = asg.entity_code
-                  LEFT JOIN reports r ON r.plan_code = \(catalog.code) AND r.entity_code = asg.entity_code AND r.period = \(m)::date
-                  LEFT JOIN ases ON ases.person_id = p.id
-                 GROUP BY p.id, p.name, p.partner_code
-                 ORDER BY avg(cur.total) DESC NULLS LAST, p.id
-                """)
-            let rows = try ProgressStore.run(conn, g, sql).enumerated().map { (i, r) -> RankingRowDTO in
-                let mean = try r.decode("mean", as: String?.self).flatMap { Decimal(exactText: $0) }
-                let prevMean = try r.decode("prev_mean", as: String?.self).flatMap { Decimal(exactText: $0) }
-                return RankingRowDTO(
-                    rank: i + 1,
-                    advisor: PersonRef(id: try r.decode("id", as: Int64.self), name: try r.decode("name", as: String.self)),
-                    partnerCode: try r.decode("partner_code"), entityCount: try r.decode("entity_count"),
-                    meanProgress: mean?.out, previousMeanProgress: prevMean?.out,
-                    change: (mean != nil && prevMean != nil) ? (mean! - prevMean!).out : nil,
-                    reportedOnTime: try r.decode("on_time"), reportedLate: try r.decode("late"),
-                    missing: try r.decode("missing"), asesorias: try r.decode("asesorias"))
+            let rows = try ProgressStore.advisorRanking(conn, guard: g, plan: catalog.code, version: catalog.version, month: month,
+                                                        principal: g.principal, filter: f).enumerated().map { (i, r) in
+                RankingRowDTO(
+                    rank: i + 1, advisor: PersonRef(id: r.personId, name: r.name), partnerCode: r.partnerCode,
+                    entityCount: r.entityCount, meanProgress: r.mean?.out, previousMeanProgress: r.previousMean?.out,
+                    change: (r.mean != nil && r.previousMean != nil) ? (r.mean! - r.previousMean!).out : nil,
+                    reportedOnTime: r.onTime, reportedLate: r.late, missing: r.missing, asesorias: r.asesorias)
             }
             return (catalog, rows)
         }

@@ -278,12 +278,6 @@ enum ProgressStore {
         return c
     }
 
-    /// The catalog's phase codes in position order, when the caller has no catalog at hand (tests, tools).
-    static func phaseCodes(_ conn: Connection, plan: String, version: Int) throws -> [String] {
-        try conn.query("SELECT code FROM plan_phases WHERE plan_code = \(plan) AND version = \(version) ORDER BY position")
-            .rows.map { try $0.decode("code") }
-    }
-
     /// Progress and completion by phase code from the `pp`/`pc` arrays (as text arrays `pp_text`, `pc_text`).
     static func decodePhaseArrays(_ r: Row, codes: [String]) throws -> (progress: [String: Decimal?], completed: [String: Bool]) {
         let values: [String?] = try r.decode("pp_text")
@@ -518,7 +512,7 @@ enum ProgressStore {
                          filter: ProgressFilter, sort: EntitySort, descending: Bool, limit: Int, offset: Int,
                          entityCodes: [String]? = nil) throws -> (rows: [EntityRow], total: Int) {
         let m = month.firstDayString
-        let phaseCodes = try phases ?? phaseCodes(conn, plan: plan, version: version)
+        let phaseCodes = try phases ?? catalogOf(conn, plan: plan, version: version).phases.map(\.code)
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         if let codes = entityCodes {
             sql.append(", ent2 AS (SELECT entity_code FROM ent WHERE entity_code = ANY(\(codes)::text[]))")
@@ -565,6 +559,75 @@ enum ProgressStore {
             total = try conn.query(countSQL).rows[0].decode("n")
         }
         return (out, total)
+    }
+
+    /// One advisor's line of the ranking (SPEC rule 8): their entities' mean progress this month and the previous
+    /// one, the month's reports on time, late and missing, and the asesorías held.
+    struct RankingRow: Sendable {
+        var personId: Int64
+        var name: String
+        var partnerCode: String?
+        var entityCount: Int
+        var mean: Decimal?
+        var previousMean: Decimal?
+        var onTime: Int
+        var late: Int
+        var missing: Int
+        var asesorias: Int
+    }
+
+    /// The advisor ranking as of a month, best mean first, in one statement.
+    static func advisorRanking(_ conn: Connection, guard g: StatementGuard? = nil, plan: String, version: Int, month: Period,
+                               principal: Principal, filter: ProgressFilter) throws -> [RankingRow] {
+        let m = month.firstDayString
+        let prev = month.previous.firstDayString
+        var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
+        sql.append(", cur AS (")
+        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", statuses: false))
+        // The previous month counts the entities that were enrolled then, as its own dashboard did.
+        sql.append("), ent_prev AS (SELECT entity_code FROM ent WHERE entity_code IN (SELECT x.entity_code FROM enrolled_at(\(plan), \(prev)::date) x)), prv AS (")
+        sql.append(progressRows(plan: plan, version: version, month: "\(prev)::date", entCTE: "ent_prev",
+                                              statuses: false))
+        sql.append("""
+            ),
+            asg AS (
+              SELECT a.person_id, a.entity_code FROM assignments a JOIN ent ON ent.entity_code = a.entity_code
+               WHERE a.plan_code = \(plan) AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
+            ),
+            deadline AS (
+              SELECT ((\(m)::date + interval '1 month' + make_interval(days => pl.on_time_day))::timestamp
+                      AT TIME ZONE 'America/Bogota') AS at
+                FROM plans pl WHERE pl.code = \(plan)
+            ),
+            ases AS (
+              SELECT s.person_id, count(*)::int AS n FROM asesorias s
+               WHERE s.held_on >= \(m)::date AND s.held_on < (\(m)::date + interval '1 month')
+                 AND (s.plan_code IS NULL OR s.plan_code = \(plan))
+               GROUP BY s.person_id
+            )
+            SELECT p.id, p.name, p.partner_code, count(*)::int AS entity_count,
+                   avg(cur.total)::text AS mean, avg(prv.total)::text AS prev_mean,
+                   count(*) FILTER (WHERE r.first_received_at < (SELECT at FROM deadline))::int AS on_time,
+                   count(*) FILTER (WHERE r.first_received_at >= (SELECT at FROM deadline))::int AS late,
+                   count(*) FILTER (WHERE r.first_received_at IS NULL)::int AS missing,
+                   COALESCE(max(ases.n), 0)::int AS asesorias
+              FROM asg
+              JOIN people p ON p.id = asg.person_id
+              LEFT JOIN cur ON cur.entity_code = asg.entity_code
+              LEFT JOIN prv ON prv.entity_code = asg.entity_code
+              LEFT JOIN reports r ON r.plan_code = \(plan) AND r.entity_code = asg.entity_code AND r.period = \(m)::date
+              LEFT JOIN ases ON ases.person_id = p.id
+             GROUP BY p.id, p.name, p.partner_code
+             ORDER BY avg(cur.total) DESC NULLS LAST, p.id
+            """)
+        return try run(conn, g, sql).map { r in
+            RankingRow(personId: try r.decode("id"), name: try r.decode("name"), partnerCode: try r.decode("partner_code"),
+                       entityCount: try r.decode("entity_count"),
+                       mean: try r.decode("mean", as: String?.self).flatMap { Decimal(exactText: $0) },
+                       previousMean: try r.decode("prev_mean", as: String?.self).flatMap { Decimal(exactText: $0) },
+                       onTime: try r.decode("on_time"), late: try r.decode("late"), missing: try r.decode("missing"),
+                       asesorias: try r.decode("asesorias"))
+        }
     }
 
     /// One entity's progress as of a month, with what the route needs to answer, in one statement.

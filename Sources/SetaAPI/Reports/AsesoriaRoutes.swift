@@ -96,14 +96,13 @@ enum AsesoriaRoutes {
             /// The key is claimed inside the transaction: the INSERT below waits on the key's unique index for a
             /// concurrent first request, and when that one commits, this one answers with its session.
             func replay(_ conn: Connection) throws -> AsesoriaDTO? {
-                guard let key, let earlier = try conn.query("""
-                    SELECT id, request_hash = encode(sha256(convert_to(\(bodyText), 'UTF8')), 'hex') AS same
-                      FROM asesorias WHERE created_by = \(caller.personId) AND idempotency_key = \(key)
-                    """).rows.first else { return nil }
-                guard try earlier.decode("same", as: Bool.self) else {
+                guard let key, let earlier = try AsesoriaStore.earlier(conn, by: caller.personId, key: key, body: bodyText) else {
+                    return nil
+                }
+                guard earlier.sameBody else {
                     throw APIError.invalid(field: "Idempotency-Key", "Esta clave ya se usó con otro contenido.", found: key)
                 }
-                return try list(conn, where: "a.id = \(try earlier.decode("id", as: Int64.self))", limit: 1).first
+                return try list(conn, where: "a.id = \(earlier.id)", limit: 1).first
             }
             enum Outcome { case created(AsesoriaDTO), replayed(AsesoriaDTO) }
             let outcome = try ctx.db.withTransaction { conn -> Outcome in
@@ -134,22 +133,16 @@ enum AsesoriaRoutes {
                     }
                     try ReportStore.refuseLocked(conn, plan: planCode, month: month)
                 }
-                let inserted = try conn.query("""
-                    INSERT INTO asesorias (plan_code, entity_code, person_id, held_on, modality, milestones,
-                                           duration_minutes, notes, created_at, created_by, idempotency_key, request_hash)
-                    VALUES (\(planCode), \(body.entity), \(advisor), \(body.heldOn.description)::date, \(modality),
-                            \(Array(Set(milestones)).sorted())::text[], \(body.durationMinutes), \(notes.flatMap { $0.isEmpty ? nil : $0 }), \(at),
-                            \(caller.personId), \(key), CASE WHEN \(key)::text IS NULL THEN NULL
-                                                            ELSE encode(sha256(convert_to(\(bodyText), 'UTF8')), 'hex') END)
-                    ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                    RETURNING id
-                    """).rows.first
+                let inserted = try AsesoriaStore.insert(conn, AsesoriaStore.NewSession(
+                    plan: planCode, entity: body.entity, advisor: advisor, heldOn: body.heldOn.description, modality: modality,
+                    milestones: Array(Set(milestones)).sorted(), durationMinutes: body.durationMinutes,
+                    notes: notes.flatMap { $0.isEmpty ? nil : $0 }, at: at, createdBy: caller.personId, key: key, body: bodyText))
                 guard let inserted else {
                     // A concurrent request with this key committed first (the INSERT waited for it): its session is the answer.
                     guard let earlier = try replay(conn) else { throw APIError.conflict("La clave de idempotencia está en uso; intente de nuevo.") }
                     return .replayed(earlier)
                 }
-                return .created(try list(conn, where: "a.id = \(try inserted.decode("id", as: Int64.self))", limit: 1)[0])
+                return .created(try list(conn, where: "a.id = \(inserted)", limit: 1)[0])
             }
             switch outcome {
             case .created(let dto):

@@ -213,19 +213,18 @@ enum ScheduleRoutes {
                 let name = try ReportStore.requireEntity(conn, code: entity, field: "code")
                 try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code, months: [asOf, Period.current(at: ctx.now)])
                 let catalog = try CatalogStore.currentCatalog(conn, code: plan.code)
-                return try entitySchedule(conn, plan: plan.code, catalog: catalog, entity: entity, name: name, asOf: asOf)
+                return try entitySchedule(conn, plan: plan, catalog: catalog, entity: entity, name: name, asOf: asOf)
             }
             return try .json(dto)
         }
     }
 
-    static func entitySchedule(_ conn: Connection, plan: String, catalog: PlanCatalog, entity: String, name: String,
+    static func entitySchedule(_ conn: Connection, plan: CatalogStore.PlanRow, catalog: PlanCatalog, entity: String, name: String,
                                asOf: Period) throws -> EntityScheduleDTO {
-        let row = try ScheduleStore.standings(conn, plan: plan, version: catalog.version, month: asOf, entities: [entity]).first
-        let dues = try ScheduleStore.dueDates(conn, plan: plan, version: catalog.version, entity: entity)
-        let statuses = Dictionary(uniqueKeysWithValues: try conn.query("""
-            SELECT milestone_code, status FROM milestone_statuses_at(\(plan), \(asOf.firstDayString)::date, ARRAY[\(entity)::text])
-            """).rows.map { (try $0.decode("milestone_code", as: String.self), try $0.decode("status", as: String.self)) })
+        let row = try ScheduleStore.standings(conn, plan: plan.code, version: catalog.version, month: asOf, entities: [entity]).first
+        let dues = try ScheduleStore.dueDates(conn, plan: plan.code, version: catalog.version, entity: entity)
+        let statuses = Dictionary(uniqueKeysWithValues: try ReportStore.carried(conn, plan: plan, entity: entity, period: asOf)
+            .map { ($0.code, $0.status) })
         let end = asOf.lastDay
         let byCode = Dictionary(uniqueKeysWithValues: dues.map { ($0.milestone, $0) })
         let overdueSet = Set(row?.overdue ?? [])
@@ -242,9 +241,9 @@ enum ScheduleRoutes {
                                              weightInPlan: catalog.weightInPlan(of: code) ?? 0)
         }
         return EntityScheduleDTO(
-            entity: EntityRefDTO(code: entity, name: name), plan: plan, catalogVersion: catalog.version, asOf: asOf,
+            entity: EntityRefDTO(code: entity, name: name), plan: plan.code, catalogVersion: catalog.version, asOf: asOf,
             expected: row?.expected?.rounded(scale: 2), actual: row?.actual?.rounded(scale: 2), lag: row?.lag?.rounded(scale: 2),
             behind: !(row?.overdue.isEmpty ?? true), overdue: overdue, milestones: items,
-            exceptions: try ScheduleStore.exceptions(conn, plan: plan, entities: [entity], limit: 1_000))
+            exceptions: try ScheduleStore.exceptions(conn, plan: plan.code, entities: [entity], limit: 1_000))
     }
 }

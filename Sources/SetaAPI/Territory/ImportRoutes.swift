@@ -132,7 +132,7 @@ enum ImportRoutes {
                     if case .resolved(let code, _) = row.resolution { codes.insert(code) }
                     if case .ambiguous(let candidates) = row.resolution { codes.formUnion(candidates) }
                 }
-                let names = try ImportStore.names(conn, codes: Array(codes))
+                let names = try TerritoryStore.entityNames(conn, codes: Array(codes))
                 var dto = NameListSummaryDTO(
                     plan: plan, from: from, accepted: accept, totalRows: rows.count,
                     resolved: resolution.resolved.count, ambiguous: resolution.ambiguous.count, unresolved: resolution.unresolved.count,

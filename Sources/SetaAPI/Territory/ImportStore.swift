@@ -242,12 +242,4 @@ enum ImportStore {
     static func gobernaciones(_ conn: Connection) throws -> [String] {
         try conn.query("SELECT code FROM entities WHERE type = 'department' ORDER BY code").rows.map { try $0.decode("code") }
     }
-
-    static func names(_ conn: Connection, codes: [String]) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for r in try conn.query("SELECT code, name FROM entities WHERE code = ANY(\(codes)::text[])").rows {
-            out[try r.decode("code")] = try r.decode("name")
-        }
-        return out
-    }
 }

@@ -281,4 +281,13 @@ enum TerritoryStore {
     static func retireRegion(_ conn: Connection, code: String) throws {
         try conn.execute("UPDATE regions SET active = false WHERE code = \(code)")
     }
+
+    /// The names of the given entities, by DANE code (codes that are not entities are left out).
+    static func entityNames(_ conn: Connection, codes: [String]) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for r in try conn.query("SELECT code, name FROM entities WHERE code = ANY(\(codes)::text[])").rows {
+            out[try r.decode("code")] = try r.decode("name")
+        }
+        return out
+    }
 }
