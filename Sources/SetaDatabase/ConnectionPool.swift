@@ -88,7 +88,12 @@ public final class ConnectionPool: @unchecked Sendable {
     ) throws -> T {
         try withConnection(file: file, line: line) { connection in
             let begin = isolation.map { "BEGIN ISOLATION LEVEL \($0.rawValue)" } ?? "BEGIN"
-            try connection.execute(SQL(unsafe: begin), file: file, line: line)
+            if TransactionActor.personId == nil {
+                try connection.execute(SQL(unsafe: begin), file: file, line: line)
+            } else {
+                // Who the change log names (audit_log): sent with BEGIN, no extra round trip.
+                try connection.executeScript(unsafe: TransactionActor.begin(begin), file: file, line: line)
+            }
             let value: T
             do {
                 value = try body(connection)

@@ -145,21 +145,49 @@ struct AuthorizationMatrixTests {
         let untested = present.filter { !$0.hasPrefix("GET ") && !$0.hasPrefix("HEAD ") }.subtracting(covered)
         #expect(untested.isEmpty, "write routes missing from the matrix: \(untested.sorted())")
 
+        let personIds: [Caller: Int64] = [
+            .advisorAssigned: assigned.id, .advisorUnassigned: unassigned.id, .coordinatorOfRegion: coordinator.id,
+            .coordinatorOtherRegion: otherCoordinator.id, .central: h.centralId, .viewer: viewer.id,
+        ]
+        var logged: [String] = []
         for c in cases {
             // The central team goes last on each route so that its write does not change what the others see.
             for caller in Caller.allCases.filter({ $0 != .central }) + [.central] {
                 guard let expected = c.expect[caller] else { continue }
                 let token: String?? = .some(tokens[caller] ?? nil)
+                let logBefore = try h.count("SELECT COALESCE(max(id), 0) FROM audit_log")
                 let r = c.contentType == "application/json"
                     ? try h.call(c.method, c.path, json: c.body, token: token)
                     : try h.send(c.method, c.path, body: c.body ?? "", contentType: c.contentType, token: token)
                 #expect(expected.accepts(r.status), "\(caller) \(c.method) \(c.path): expected \(expected), got \(r.status) \(r.text.prefix(200))")
                 if r.status == 401 { #expect(r.header("WWW-Authenticate") != nil) }
+                // The change log (issue 15): a refused write or a dry run logs nothing; a write that succeeded
+                // is logged, every row under the caller's name.
+                let written = try h.count("SELECT count(*) FROM audit_log WHERE id > \(logBefore)")
+                let byOthers = try h.count("SELECT count(*) FROM audit_log WHERE id > \(logBefore) AND actor_id IS DISTINCT FROM \(personIds[caller] ?? -1)")
+                let call = "\(caller) \(c.method) \(c.path) (\(r.status))"
+                if (200..<300).contains(r.status) && !c.path.contains("dry_run=true") && !Self.changesNothing(c, r) {
+                    #expect(written > 0, "not in the change log: \(call)")
+                    logged.append(call)
+                } else {
+                    #expect(written == 0, "logged although nothing should be written: \(call)")
+                }
+                #expect(byOthers == 0, "logged under another actor: \(call)")
             }
         }
+        // The writes that succeeded are many (every route, and more than one caller on the scoped ones).
+        #expect(logged.count >= 20, "\(logged)")
+        // The token's secret and its hash never reach the log.
+        #expect(try h.count("SELECT count(*) FROM audit_log WHERE table_name = 'tokens' AND (before ? 'token_hash' OR after ? 'token_hash')") == 0)
         // Refused writes left nothing behind: the unassigned advisor and the other coordinator wrote no report.
         #expect(try h.count("SELECT count(*) FROM report_revisions WHERE author_id IN (\(unassigned.id), \(otherCoordinator.id))") == 0)
         #expect(try h.count("SELECT count(*) FROM asesorias WHERE person_id IN (\(unassigned.id), \(otherCoordinator.id), \(viewer.id))") == 0)
+    }
+
+    /// 2xx answers that change nothing by design: the fase2-list import with an empty list reads only, and a
+    /// report sent again as it stands (`changed: false`).
+    static func changesNothing(_ c: Case, _ r: TestResponse) -> Bool {
+        c.path.hasPrefix("/v1/imports/fase2-list") || r.json["changed"] as? Bool == false
     }
 
     /// Whether a concrete path fits a route pattern with {parameters}.

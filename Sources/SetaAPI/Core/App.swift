@@ -46,6 +46,7 @@ public final class SetaApp: @unchecked Sendable {
         ScheduleRoutes.register(&r)
         AgendaRoutes.register(&r)
         MeRoutes.register(&r)
+        AuditRoutes.register(&r)
         router = r
     }
 
@@ -89,7 +90,10 @@ public final class SetaApp: @unchecked Sendable {
             }
             // The one place query parameters are checked: a typo or a repeat is refused, never ignored.
             try QueryParameter.check(context.queryItems, declared: route.query)
-            response = try render(route.handler(context), context: context)
+            // The caller is the change log's actor for every transaction the handler opens (audit_log).
+            response = try TransactionActor.$personId.withValue(context.principal?.personId) {
+                try render(route.handler(context), context: context)
+            }
         } catch {
             response = problemResponse(for: error, context: context)
         }

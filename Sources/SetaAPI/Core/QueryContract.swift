@@ -111,6 +111,16 @@ extension QueryParameter {
             QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
+        "GET /v1/audit": [
+            QueryParameter(name: "entity", kind: .string, minLength: 1, maxLength: 100, pattern: "^[0-9]{2}([0-9]{3})?$"),
+            QueryParameter(name: "person", kind: .integer, minimum: 1, maximum: 9223372036854775807),
+            QueryParameter(name: "table", kind: .string, minLength: 1, maxLength: 100, pattern: "^[a-z_]{1,63}$"),
+            QueryParameter(name: "from", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
+            QueryParameter(name: "to", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
+            QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
+            QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
         "GET /v1/reports/{}/{}/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
