@@ -10,12 +10,16 @@ public struct Place: Hashable, Codable, Sendable {
     /// 2-digit department code, e.g. `05`.
     public var departmentCode: String
     public var departmentName: String
+    /// Other names people write for it (nombres alternativos): DIVIPOLA's official long name, historical
+    /// names, the seat's name. Shipped as data with provenance (Data/divipola-nombres-alternativos.csv).
+    public var alternativeNames: [String]
 
-    public init(code: String, name: String, departmentCode: String, departmentName: String) {
+    public init(code: String, name: String, departmentCode: String, departmentName: String, alternativeNames: [String] = []) {
         self.code = code
         self.name = name
         self.departmentCode = departmentCode
         self.departmentName = departmentName
+        self.alternativeNames = alternativeNames
     }
 }
 
@@ -25,7 +29,8 @@ public enum NameResolution: Hashable, Sendable {
     case resolved(code: String, how: String)
     /// Several places match equally well; nothing is chosen.
     case ambiguous(candidates: [String])
-    case unresolved(reason: String)
+    /// No place matches; `suggestions` are the codes of the nearest names in the department (never chosen).
+    case unresolved(reason: String, suggestions: [String] = [])
 
     public var code: String? {
         if case .resolved(let code, _) = self { return code }
@@ -47,7 +52,8 @@ public enum NameResolution: Hashable, Sendable {
 ///    matches a word it begins, or whose letters it keeps in order from the same first letter
 ///    (`S.` → SAN, `V.` → VIENTO, `PTO` → PUERTO). The last word of a name printed at the list's width
 ///    limit (`truncationLength`) may be cut short (`SOTAVEN` → SOTAVENTO).
-/// 5. Alternative names: a part in parentheses, each side of a hyphen or slash (`COLON-GENOVA`,
+/// 5. Alternative names: the place's known other names (`Place.alternativeNames`: official long names,
+///    historical names, the seat's name, from data with provenance), a part in parentheses, each side of a hyphen or slash (`COLON-GENOVA`,
 ///    "Cuaspud (Carlosama)"), and for colonial names that begin with a saint (San, Santa, Santo,
 ///    Santiago, Santafé) the part after the first `de`/`del` ("Santiago de Tolú" → TOLU,
 ///    "San Andrés de Tumaco" → TUMACO, "Santafé de Bogotá" → BOGOTA).
@@ -96,7 +102,13 @@ public struct EntityNameResolver: Sendable {
         var byDepartment: [String: [Candidate]] = [:]
         var departmentNames: [String: String] = [:]
         for place in places {
-            byDepartment[place.departmentCode, default: []].append(Candidate(place: place, forms: Self.forms(of: place.name)))
+            var forms = Self.forms(of: place.name)
+            for alternative in place.alternativeNames {
+                for form in Self.forms(of: alternative) where !forms.contains(where: { $0.tokens == form.tokens }) {
+                    forms.append(NameForm(tokens: form.tokens, isAlternative: true))
+                }
+            }
+            byDepartment[place.departmentCode, default: []].append(Candidate(place: place, forms: forms))
             if departmentNames[place.departmentCode] == nil { departmentNames[place.departmentCode] = place.departmentName }
         }
         candidatesByDepartment = byDepartment
@@ -164,7 +176,10 @@ public struct EntityNameResolver: Sendable {
         guard let topRank = best.map(\.rank).min() else {
             let elsewhere = otherDepartments(for: queryForms, excluding: Set(departmentCodes))
             let hint = elsewhere.isEmpty ? "" : "; con ese nombre hay \(elsewhere.joined(separator: ", ")) en otros departamentos"
-            return .unresolved(reason: "ningún municipio de \(department) coincide con \"\(trimmed)\"" + hint)
+            let near = nearest(to: main, in: pool)
+            let suggestion = near.isEmpty ? "" : "; los más parecidos: " + near.map { "\($0.code) \($0.name)" }.joined(separator: ", ")
+            return .unresolved(reason: "ningún municipio de \(department) coincide con \"\(trimmed)\"" + hint + suggestion,
+                               suggestions: near.map(\.code))
         }
         let winners = best.filter { $0.rank == topRank }
         let winnerCodes = Array(Set(winners.map(\.code))).sorted()
@@ -184,12 +199,41 @@ public struct EntityNameResolver: Sendable {
         for (code, indices) in rowsByCode where indices.count > 1 {
             for index in indices {
                 let others = indices.filter { $0 != index }.map { "\"\(rows[$0].name)\" (\(rows[$0].department))" }
-                results[index] = .unresolved(reason: "\(code) también corresponde a \(others.joined(separator: ", "))")
+                results[index] = .unresolved(reason: "\(code) también corresponde a \(others.joined(separator: ", "))", suggestions: [code])
             }
         }
         return NameResolutionSummary(rows: rows.indices.map {
             NameResolutionSummary.Row(index: $0, name: rows[$0].name, department: rows[$0].department, resolution: results[$0])
         })
+    }
+
+    /// At most `limit` places whose name (or a known alternative) is nearest to the printed one by edit
+    /// distance over letters, within half the name's length: suggestions, never an answer.
+    private func nearest(to query: NameForm, in pool: [Candidate], limit: Int = 3) -> [Place] {
+        let q = query.coreLetters
+        guard !q.isEmpty else { return [] }
+        let bound = max(2, q.count / 2)
+        let scored = pool.compactMap { candidate -> (distance: Int, place: Place)? in
+            let d = candidate.forms.map { Self.editDistance(q, $0.coreLetters) }.min() ?? Int.max
+            return d <= bound ? (d, candidate.place) : nil
+        }
+        return scored.sorted { ($0.distance, $0.place.code) < ($1.distance, $1.place.code) }.prefix(limit).map(\.place)
+    }
+
+    /// Levenshtein distance between two letter sequences.
+    static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
     }
 
     private func otherDepartments(for queryForms: [NameForm], excluding: Set<String>) -> [String] {

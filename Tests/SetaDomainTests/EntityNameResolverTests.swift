@@ -149,7 +149,7 @@ struct EntityNameResolverRuleTests {
             Place(code: "05001", name: "Medellín", departmentCode: "05", departmentName: "Antioquia"),
             Place(code: "76001", name: "Cali", departmentCode: "76", departmentName: "Valle del Cauca"),
         ])
-        guard case .unresolved(let reason) = r.resolve(name: "CALI", department: "Antioquia") else {
+        guard case .unresolved(let reason, _) = r.resolve(name: "CALI", department: "Antioquia") else {
             Issue.record("expected unresolved"); return
         }
         #expect(reason.contains("76001"))
@@ -210,7 +210,7 @@ struct EntityNameResolverRuleTests {
         let summary = r.resolveList([("ANDES", "Antioquia"), ("ARGELIA", "Antioquia"), ("Andes", "05")])
         #expect(summary.resolved.map(\.name) == ["ARGELIA"])
         #expect(summary.unresolved.map(\.index) == [0, 2])
-        if case .unresolved(let reason) = summary.rows[0].resolution { #expect(reason.contains("Andes")) }
+        if case .unresolved(let reason, _) = summary.rows[0].resolution { #expect(reason.contains("Andes")) }
     }
 }
 

@@ -57,6 +57,8 @@ struct NameListRowDTO: Codable, Sendable {
     /// Which rule resolved the name (EntityNameResolver.How).
     var how: String?
     var candidates: [NameListCandidateDTO]?
+    /// Unresolved only: the nearest names of the department, never chosen (issue 15).
+    var suggestions: [NameListCandidateDTO]?
     var reason: String?
     /// Only when accepted: created, or already_enrolled.
     var enrollment: String?
@@ -131,6 +133,7 @@ enum ImportRoutes {
                 for row in resolution.rows {
                     if case .resolved(let code, _) = row.resolution { codes.insert(code) }
                     if case .ambiguous(let candidates) = row.resolution { codes.formUnion(candidates) }
+                    if case .unresolved(_, let suggestions) = row.resolution { codes.formUnion(suggestions) }
                 }
                 let names = try TerritoryStore.entityNames(conn, codes: Array(codes))
                 var dto = NameListSummaryDTO(
@@ -173,8 +176,9 @@ enum ImportRoutes {
             dto.status = "ambiguous"
             dto.candidates = candidates.map { NameListCandidateDTO(code: $0, name: names[$0] ?? $0) }
             dto.reason = "El nombre coincide con \(candidates.count) municipios de \(row.department)."
-        case .unresolved(let reason):
+        case .unresolved(let reason, let suggestions):
             dto.reason = reason
+            dto.suggestions = suggestions.isEmpty ? nil : suggestions.map { NameListCandidateDTO(code: $0, name: names[$0] ?? $0) }
         }
         return dto
     }

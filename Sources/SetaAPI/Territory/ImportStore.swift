@@ -230,12 +230,13 @@ enum ImportStore {
     /// Every municipality-level place with its department, as the name resolver wants them.
     static func places(_ conn: Connection) throws -> [Place] {
         try conn.query("""
-            SELECT e.code, e.name, e.department_code, d.name AS department_name
+            SELECT e.code, e.name, e.department_code, d.name AS department_name,
+                   ARRAY(SELECT n.name FROM entity_names n WHERE n.entity_code = e.code ORDER BY n.name) AS alternative_names
               FROM entities e JOIN departments d ON d.code = e.department_code
              WHERE e.type <> 'department' ORDER BY e.code
             """).rows.map { r in
             Place(code: try r.decode("code"), name: try r.decode("name"), departmentCode: try r.decode("department_code"),
-                  departmentName: try r.decode("department_name"))
+                  departmentName: try r.decode("department_name"), alternativeNames: try r.decode("alternative_names"))
         }
     }
 

@@ -48,7 +48,11 @@ enum TerritoryStore {
             let key = NameNormalizer.searchKey(q)
             let pattern = "%" + key.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            conditions.append("(e.search_key LIKE \(pattern) ESCAPE '\\' OR e.code = \(q.trimmingCharacters(in: .whitespaces)))")
+            // Known alternative names (entity_names, the resolver's data) are searched too (issue 15).
+            conditions.append("""
+                (e.search_key LIKE \(pattern) ESCAPE '\\' OR e.code = \(q.trimmingCharacters(in: .whitespaces))
+                 OR EXISTS (SELECT 1 FROM entity_names n WHERE n.entity_code = e.code AND n.search_key LIKE \(pattern) ESCAPE '\\'))
+                """)
         }
         let sql: SQL = """
             WITH m AS (
