@@ -177,3 +177,33 @@ INSERT INTO entity_names (entity_code, name, search_key, kind, source) VALUES
     ('88564', 'Providencia y Santa Catalina Islas', 'providencia y santa catalina islas', 'official_long', 'Official long name of Providencia'),
     ('94001', 'Puerto Inírida', 'puerto inirida', 'historical', 'Former name of Inírida (Guainía) and still its usual name');
 SELECT audit_table('entity_names');
+
+-- Asesorías as the report counts them (issue 15 item 4): seven modalities, attendees, and one session serving
+-- several entities (a workshop, taller). `asesorias.entity_code` stays the session's lead entity (the single-entity
+-- API is unchanged); asesoria_entities holds every entity served, the lead included (kept by a trigger, so any
+-- writer, the demo too, stays consistent).
+ALTER TABLE asesorias DROP CONSTRAINT asesorias_modality_check;
+ALTER TABLE asesorias ADD CONSTRAINT asesorias_modality_check
+    CHECK (modality IN ('virtual', 'presencial', 'telefonica', 'whatsapp', 'correo', 'documental', 'taller'));
+ALTER TABLE asesorias
+    ADD COLUMN attendee_count integer CHECK (attendee_count IS NULL OR attendee_count BETWEEN 0 AND 100000),
+    -- Who attended, by role as written (alcalde, secretario de planeación…); optional.
+    ADD COLUMN attendee_roles text[] NOT NULL DEFAULT '{}';
+
+CREATE TABLE asesoria_entities (
+    asesoria_id bigint NOT NULL REFERENCES asesorias (id),
+    entity_code text NOT NULL REFERENCES entities (code),
+    PRIMARY KEY (asesoria_id, entity_code)
+);
+CREATE INDEX asesoria_entities_entity ON asesoria_entities (entity_code, asesoria_id);
+INSERT INTO asesoria_entities (asesoria_id, entity_code) SELECT id, entity_code FROM asesorias;
+
+CREATE FUNCTION asesoria_serves_lead() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO asesoria_entities (asesoria_id, entity_code) VALUES (NEW.id, NEW.entity_code) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER asesorias_serve_lead AFTER INSERT ON asesorias FOR EACH ROW EXECUTE FUNCTION asesoria_serves_lead();
+-- The month series reads sessions by day.
+CREATE INDEX asesorias_held_on ON asesorias (held_on);
+SELECT audit_table('asesoria_entities');
