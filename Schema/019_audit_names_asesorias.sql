@@ -75,7 +75,9 @@ BEGIN
     IF v_key IS NULL THEN
         RAISE EXCEPTION 'audit_table: % has no primary key', p_table;
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS audit_log_row ON %s', p_table);
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_table AND tgname = 'audit_log_row') THEN
+        EXECUTE format('DROP TRIGGER audit_log_row ON %s', p_table);
+    END IF;
     EXECUTE format('CREATE TRIGGER audit_log_row AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION audit_row(%L, %L, %L, %L)',
                    p_table, v_key::text, p_hidden::text, p_entity_column, p_person_column);
