@@ -81,6 +81,13 @@ struct AsesoriaReportTests {
         // A coordinator of Cali's region sees the workshop only if it served an entity of theirs.
         let coordinator = try h.person(role: "coordinator", regions: [try h.region(of: Self.cali)])
         #expect(try h.call("GET", "/v1/asesorias?period=2021-06", token: coordinator.token).json["total"] as? Int == 0)
+        // A workshop led from Cali that also served Medellín: Medellín's coordinator reads it, in the list and by id.
+        let shared = try h.call("POST", "/v1/asesorias", json: Self.body([Self.cali, Self.medellin], "2021-06-02", "taller"))
+        #expect(shared.status == 201)
+        let antioquia = try h.person(role: "coordinator", regions: [try h.region(of: Self.medellin)])
+        #expect(try h.call("GET", "/v1/asesorias?period=2021-06", token: antioquia.token).json["total"] as? Int == 2)
+        #expect(try h.call("GET", "/v1/asesorias/\(shared.json["id"] as? Int ?? 0)", token: antioquia.token).status == 200)
+        #expect(try h.call("GET", "/v1/asesorias/\(shared.json["id"] as? Int ?? 0)", token: try h.person(role: "coordinator", regions: [try h.region(of: "08001")]).token).status == 403)
     }
 
     @Test("the monthly series by region, advisor and modality, worked by hand, in one call")

@@ -260,9 +260,14 @@ enum AsesoriaRoutes {
             guard let a = try AsesoriaStore.session(conn, id: id) else {
                 throw APIError.notFound("No existe la asesoría \(id).")
             }
+            let months = [a.period, Period.current(at: ctx.now)]
             if a.advisor?.id != caller.personId {
-                try ReportStore.requireReadable(conn, caller, entity: a.entity, plan: a.plan,
-                                                months: [a.period, Period.current(at: ctx.now)])
+                do {
+                    try ReportStore.requireReadable(conn, caller, entity: a.entity, plan: a.plan, months: months)
+                } catch let error as APIError where a.entities.count > 1 {
+                    // A workshop is readable by whoever may read any entity it served, as in the list.
+                    guard try AsesoriaStore.servesInScope(conn, caller, id: a.id, plan: a.plan, months: months) else { throw error }
+                }
             }
             return a
         }

@@ -77,6 +77,17 @@ enum AsesoriaStore {
             """).rows.map { try $0.decode("code") }
     }
 
+    /// Whether any entity session `id` served is in the caller's scope in one of `months`.
+    static func servesInScope(_ conn: Connection, _ caller: Principal, id: Int64, plan: String?, months: [Period]) throws -> Bool {
+        var any: SQL = "FALSE"
+        for m in months {
+            any.append(" OR (\(Scope.condition(for: caller, entityColumn: "se.entity_code", plan: plan, month: m)))")
+        }
+        return try conn.query("""
+            SELECT EXISTS (SELECT 1 FROM asesoria_entities se WHERE se.asesoria_id = \(id) AND (\(any))) AS ok
+            """).rows[0].decode("ok")
+    }
+
     /// Inserts the session and the entities it served, returns its id; nil when a concurrent request with the
     /// same key committed first (the insert waits on the key's unique index for it, then does nothing).
     static func insert(_ conn: Connection, _ s: NewSession) throws -> Int64? {
