@@ -46,6 +46,7 @@ public final class SetaApp: @unchecked Sendable {
         ScheduleRoutes.register(&r)
         AgendaRoutes.register(&r)
         MeRoutes.register(&r)
+        GroupSetRoutes.register(&r)
         router = r
     }
 
