@@ -267,4 +267,24 @@ struct GroupSetTests {
         let advisor = try h.person(role: "advisor")
         #expect(try h.call("POST", "/v1/group-sets", json: #"{"code": "x", "name": "X"}"#, token: advisor.token).status == 403)
     }
+    @Test("the central team renames sets and groups and edits categories; an attribute's type never changes")
+    func editing() throws {
+        let h = Self.shared
+        #expect(try h.call("POST", "/v1/group-sets", json: #"{"code": "hubs", "name": "Hubs", "groups": [{"code": "h1", "name": "Hub 1"}]}"#).status == 201)
+        #expect(try h.call("POST", "/v1/group-sets", json: #"{"code": "hubs", "name": "Otra vez"}"#).status == 409)
+        #expect(try h.call("POST", "/v1/group-sets", json: #"{"code": "Hubs!", "name": "Mal"}"#).fieldErrors == ["code"])
+        let put = try h.call("PUT", "/v1/group-sets/hubs", json: #"{"name": "Hubs 2020", "groups": [{"code": "h1", "name": "Hub Norte"}, {"code": "h2", "name": "Hub Sur"}]}"#)
+        #expect(put.status == 200, "\(put.text)")
+        #expect(put.json["name"] as? String == "Hubs 2020")
+        #expect((put.json["groups"] as? [[String: Any]])?.map { $0["name"] as? String } == ["Hub Norte", "Hub Sur"])
+        #expect(try h.call("PUT", "/v1/group-sets/nada", json: #"{"name": "X"}"#).status == 404)
+        #expect(try h.call("POST", "/v1/attributes", json: #"{"code": "zona", "name": "Zona", "type": "category", "categories": ["urbana", "rural"]}"#).status == 201)
+        _ = try h.upload("/v1/imports/attribute-values?dry_run=false", csv: "entity,attribute,value\n05001,zona,URBANA\n")
+        #expect(try h.call("PUT", "/v1/attributes/zona", json: #"{"name": "Zona", "type": "number"}"#).status == 409)
+        #expect(try h.call("PUT", "/v1/attributes/zona", json: #"{"name": "Zona", "categories": ["rural"]}"#).status == 409)
+        let ok = try h.call("PUT", "/v1/attributes/zona", json: #"{"name": "Zona DANE", "categories": ["urbana", "rural", "mixta"]}"#)
+        #expect(ok.status == 200 && ok.json["value_count"] as? Int == 1, "\(ok.text)")
+        #expect(try h.call("DELETE", "/v1/attributes/zona").status == 204)
+        #expect(try h.rowCount("entity_attribute_values WHERE attribute_code = 'zona'") == 0)
+    }
 }
