@@ -154,6 +154,10 @@ struct GroupSetTests {
         #expect(si.status == 200)
         let both = (si.json["items"] as? [[String: Any]])?.first?["entity_count"] as? Int ?? 0
         #expect(both == progress.keys.filter { pdet[$0] == "pdet" && categories[$0] == "6" }.count)
+        // Categories match without regard to case, as the import does.
+        let lower = try h.call("GET", "/v1/progress/national?plan=\(Self.plan)&as_of=\(Self.asOf)&attr.demo-categoria=e")
+        #expect((lower.json["items"] as? [[String: Any]])?.first?["entity_count"] as? Int
+                == progress.keys.filter { categories[$0] == "E" }.count)
     }
 
     @Test("the entity table shows attribute values, and its CSV export has a column per attribute")

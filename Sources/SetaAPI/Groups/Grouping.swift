@@ -72,7 +72,7 @@ struct SetGroupFilter: Sendable, Equatable {
 }
 
 /// `attr.<code>=<value>`: entities whose attribute has that value. Numbers compare as numbers (`attr.poblacion=5000`
-/// matches `5000.0`), everything else as canonical text (`true`/`false` for booleans).
+/// matches `5000.0`), categories without regard to case, everything else as canonical text (`true`/`false` for booleans).
 struct AttributeFilter: Sendable, Equatable {
     var code: String
     var value: String
@@ -89,6 +89,7 @@ struct AttributeFilter: Sendable, Equatable {
                  AND \(entityColumn) IN (SELECT x.entity_code FROM entity_attribute_values x
                    JOIN entity_attributes xa ON xa.code = x.attribute_code WHERE x.attribute_code = \(f.code)
                    AND (x.value = \(f.value) OR (xa.type = 'boolean' AND x.value = \(boolean)::text)
+                        OR (xa.type = 'category' AND lower(x.value) = lower(\(f.value)))
                         OR (xa.type = 'number' AND x.value_number = \(number)::numeric)))
                 """)
         }
