@@ -291,4 +291,14 @@ struct GroupSetTests {
         #expect(try h.call("DELETE", "/v1/attributes/zona").status == 204)
         #expect(try h.rowCount("entity_attribute_values WHERE attribute_code = 'zona'") == 0)
     }
+
+    @Test("the contract admits any attr.<code> through one prefix declaration, and still refuses the bare prefix")
+    func prefixParameters() throws {
+        let declared = QueryParameter.declared(method: "GET", pattern: "/v1/progress/{group}")
+        #expect(declared.contains { $0.name == "attr." && $0.namePrefix })
+        try QueryParameter.check([("attr.pdet", "true"), ("attr.categoria", "6")], declared: declared)
+        #expect(throws: APIError.self) { try QueryParameter.check([("attr.", "true")], declared: declared) }
+        #expect(throws: APIError.self) { try QueryParameter.check([("attr.pdet", "true"), ("attr.pdet", "false")], declared: declared) }
+        #expect(throws: APIError.self) { try QueryParameter.check([("attrpdet", "true")], declared: declared) }
+    }
 }

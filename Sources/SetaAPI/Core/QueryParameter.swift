@@ -27,7 +27,7 @@ struct QueryParameter: Sendable, Equatable {
     static func check(_ items: [(String, String)], declared: [QueryParameter]) throws {
         var seen = Set<String>()
         for (name, value) in items {
-            guard let p = declared.first(where: { $0.name == name })
+            guard let p = declared.first(where: { !$0.namePrefix && $0.name == name })
                     ?? declared.first(where: { $0.namePrefix && name.count > $0.name.count && name.hasPrefix($0.name) }) else {
                 let names = declared.map { "`\($0.name)`" }.joined(separator: ", ")
                 throw APIError.badRequest("El parámetro `\(name)` no se admite en esta ruta"
