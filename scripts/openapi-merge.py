@@ -332,7 +332,9 @@ def query_contract(doc):
                 for part in schema.get("allOf") or []:
                     schema = {**deref(doc, part), **{k: v for k, v in schema.items() if k != "allOf"}}
                 kind = {"integer": ".integer", "boolean": ".boolean"}.get(schema.get("type"), ".string")
-                args = [f"name: {swift_string(p['name'])}", f"kind: {kind}"]
+                # `x-seta-name-prefix`: one declaration for a family of names (`attr.<code>`, issue 15).
+                prefix = p.get("x-seta-name-prefix")
+                args = [f"name: {swift_string(prefix or p['name'])}", f"kind: {kind}"]
                 if "enum" in schema:
                     args.append("values: [" + ", ".join(swift_string(str(v)) for v in schema["enum"]) + "]")
                 for key, label in (("minLength", "minLength"), ("maxLength", "maxLength"),
@@ -341,6 +343,8 @@ def query_contract(doc):
                         args.append(f"{label}: {schema[key]}")
                 if "pattern" in schema:
                     args.append(f"pattern: {swift_string(schema['pattern'])}")
+                if prefix:
+                    args.append("namePrefix: true")
                 lines.append(f"            QueryParameter({', '.join(args)}),")
             lines.append("        ],")
     lines += ["    ]", "}", ""]

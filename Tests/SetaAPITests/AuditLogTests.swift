@@ -100,7 +100,7 @@ struct AuditLogTests {
     static let notAudited: Set<String> = [
         "audit_log", "schema_migrations",
         "report_milestones", "report_revisions", "period_lock_events", "schedule_exception_events",
-        "cut_entities", "cut_groups",
+        "cut_entities", "cut_groups", "cut_group_sets",
         "entity_progress", "membership_stamp", "progress_horizons", "progress_month_stamps", "progress_rollups",
     ]
 

@@ -130,6 +130,15 @@ struct AuthorizationMatrixTests {
             // Schedule exceptions (Decreto 683): the central team only; the removal follows the setting.
             ("POST /v1/plans/{code}/schedule/exceptions", Case(method: "POST", path: "/v1/plans/\(plan)/schedule/exceptions", body: "{\"reason\": \"Decreto 683\", \"due\": {\"H22\": \"2020-07-15\"}, \"entities\": [\"05001\"]}", expect: Self.centralOnly())),
             ("DELETE /v1/plans/{code}/schedule/exceptions/{entity}", Case(method: "DELETE", path: "/v1/plans/\(plan)/schedule/exceptions/05001?reason=Revision", expect: Self.centralOnly(.admitted))),
+            // Group sets and attributes (issue 15): the central team only.
+            ("POST /v1/group-sets", Case(method: "POST", path: "/v1/group-sets", body: "{\"code\": \"matriz\", \"name\": \"Conjunto matriz\", \"groups\": [{\"code\": \"a\", \"name\": \"A\"}]}", expect: Self.centralOnly())),
+            ("PUT /v1/group-sets/{set}", Case(method: "PUT", path: "/v1/group-sets/matriz", body: "{\"name\": \"Conjunto matriz 2\"}", expect: Self.centralOnly())),
+            ("POST /v1/imports/group-members", Case(method: "POST", path: "/v1/imports/group-members?dry_run=false", body: "set,group,entity,from\nmatriz,a,05001,2021-01\n", contentType: "text/csv", expect: Self.centralOnly())),
+            ("POST /v1/attributes", Case(method: "POST", path: "/v1/attributes", body: "{\"code\": \"matriz\", \"name\": \"Atributo matriz\", \"type\": \"boolean\"}", expect: Self.centralOnly())),
+            ("PUT /v1/attributes/{code}", Case(method: "PUT", path: "/v1/attributes/matriz", body: "{\"name\": \"Atributo matriz 2\"}", expect: Self.centralOnly())),
+            ("POST /v1/imports/attribute-values", Case(method: "POST", path: "/v1/imports/attribute-values?dry_run=false", body: "entity,attribute,value\n05001,matriz,true\n", contentType: "text/csv", expect: Self.centralOnly())),
+            ("DELETE /v1/attributes/{code}", Case(method: "DELETE", path: "/v1/attributes/matriz", expect: Self.centralOnly())),
+            ("DELETE /v1/group-sets/{set}", Case(method: "DELETE", path: "/v1/group-sets/matriz", expect: Self.centralOnly())),
             // Last: a cut locks months.
             ("POST /v1/cuts", Case(method: "POST", path: "/v1/cuts", body: "{\"plan\": \"\(plan)\", \"period\": \"2021-03\", \"label\": \"Corte matriz\"}", expect: Self.centralOnly(.admitted))),
         ]

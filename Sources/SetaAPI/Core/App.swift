@@ -47,6 +47,7 @@ public final class SetaApp: @unchecked Sendable {
         AgendaRoutes.register(&r)
         MeRoutes.register(&r)
         AuditRoutes.register(&r)
+        GroupSetRoutes.register(&r)
         router = r
     }
 

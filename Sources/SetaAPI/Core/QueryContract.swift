@@ -42,6 +42,8 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
+            QueryParameter(name: "set_group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[a-z0-9-]{1,60}:[A-Za-z0-9_-]{1,60}$"),
+            QueryParameter(name: "attr.", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$", namePrefix: true),
             QueryParameter(name: "sort", kind: .string, values: ["total", "-total", "code", "-code", "name", "-name"]),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 5000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
@@ -56,6 +58,8 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
+            QueryParameter(name: "set_group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[a-z0-9-]{1,60}:[A-Za-z0-9_-]{1,60}$"),
+            QueryParameter(name: "attr.", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$", namePrefix: true),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
             QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
@@ -68,6 +72,8 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
+            QueryParameter(name: "set_group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[a-z0-9-]{1,60}:[A-Za-z0-9_-]{1,60}$"),
+            QueryParameter(name: "attr.", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$", namePrefix: true),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
             QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
@@ -79,6 +85,8 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
+            QueryParameter(name: "set_group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[a-z0-9-]{1,60}:[A-Za-z0-9_-]{1,60}$"),
+            QueryParameter(name: "attr.", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$", namePrefix: true),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
             QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
@@ -119,6 +127,46 @@ extension QueryParameter {
             QueryParameter(name: "to", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
+        "GET /v1/group-sets": [
+            QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
+        "POST /v1/group-sets": [
+        ],
+        "GET /v1/group-sets/{}": [
+            QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
+        "PUT /v1/group-sets/{}": [
+        ],
+        "DELETE /v1/group-sets/{}": [
+        ],
+        "GET /v1/group-sets/{}/members": [
+            QueryParameter(name: "group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
+            QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
+        "POST /v1/imports/group-members": [
+            QueryParameter(name: "dry_run", kind: .boolean),
+        ],
+        "GET /v1/attributes": [
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
+        "POST /v1/attributes": [
+        ],
+        "PUT /v1/attributes/{}": [
+        ],
+        "DELETE /v1/attributes/{}": [
+        ],
+        "POST /v1/imports/attribute-values": [
+            QueryParameter(name: "dry_run", kind: .boolean),
+        ],
+        "GET /v1/cuts/{}/group-sets": [
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
+        "GET /v1/cuts/{}/group-sets/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/reports/{}/{}/{}": [

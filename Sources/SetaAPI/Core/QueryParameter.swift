@@ -13,6 +13,8 @@ struct QueryParameter: Sendable, Equatable {
     var minimum: Int64? = nil
     var maximum: Int64? = nil
     var pattern: String? = nil
+    /// `name` is a prefix (`attr.`): the parameter stands for every `attr.<code>` (openapi.yaml: `x-seta-name-prefix`).
+    var namePrefix: Bool = false
 
     /// The declared parameters of `METHOD pattern`; a route the contract does not list accepts none.
     static func declared(method: String, pattern: String) -> [QueryParameter] {
@@ -25,7 +27,8 @@ struct QueryParameter: Sendable, Equatable {
     static func check(_ items: [(String, String)], declared: [QueryParameter]) throws {
         var seen = Set<String>()
         for (name, value) in items {
-            guard let p = declared.first(where: { $0.name == name }) else {
+            guard let p = declared.first(where: { !$0.namePrefix && $0.name == name })
+                    ?? declared.first(where: { $0.namePrefix && name.count > $0.name.count && name.hasPrefix($0.name) }) else {
                 let names = declared.map { "`\($0.name)`" }.joined(separator: ", ")
                 throw APIError.badRequest("El parámetro `\(name)` no se admite en esta ruta"
                                           + (names.isEmpty ? " (no admite ninguno)." : "; se admiten: \(names)."), field: name)

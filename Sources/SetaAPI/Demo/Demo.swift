@@ -201,6 +201,8 @@ public enum Demo {
         try conn.copyIn("""
             COPY asesorias (plan_code, entity_code, person_id, held_on, modality, duration_minutes) FROM STDIN WITH (FORMAT csv)
             """, rows: sessions)
+        // Demo groupings (issue 15): universes, PDET, Decreto 683, category and KPT, labelled DEMO.
+        try DemoGroupings.load(conn, seed: seed)
         try conn.execute("ANALYZE")
         return "demo: \(allEntities.count) entidades en \(plans.count) planes, \(advisorCount) asesores, \(byRegion.count) coordinadores, "
             + "\(heads.count) reportes, \(current.count) hitos reportados, \(sessions.count) asesorías (semilla \(seed))"

@@ -47,6 +47,8 @@ struct EntityTableRowDTO: Codable, Sendable {
     var partnerCode: String?
     var total: Decimal?
     var phases: [PhaseProgressDTO]
+    /// Typed attribute values by attribute code (`{"pdet": "true"}`), issue 15.
+    var attributes: [String: String] = [:]
 }
 
 struct PhaseShareDTO: Codable, Sendable {

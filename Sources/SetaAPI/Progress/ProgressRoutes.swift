@@ -31,6 +31,14 @@ enum ProgressRoutes {
             }
             f.advisor = id
         }
+        if let sg = try ctx.query("set_group") {
+            guard let parsed = SetGroupFilter(sg) else {
+                throw APIError.badRequest("`set_group` debe ser <conjunto>:<grupo>, p. ej. universos:A.", field: "set_group")
+            }
+            f.setGroup = parsed
+        }
+        f.attributes = ctx.queryItems.filter { $0.0.hasPrefix(AttributeFilter.parameterPrefix) }
+            .map { AttributeFilter(code: String($0.0.dropFirst(AttributeFilter.parameterPrefix.count)), value: $0.1) }
         if let t = f.type, !["municipality", "department", "district", "non_municipalised_area"].contains(t) {
             throw APIError.badRequest("`type` debe ser municipality, department, district o non_municipalised_area.", field: "type")
         }
@@ -87,6 +95,28 @@ enum ProgressRoutes {
         return kind
     }
 
+    /// `{group}` of the live roll-ups: a built-in kind, `set:<conjunto>` or `attr:<atributo de categoría>` (issue 15).
+    static func grouping(_ ctx: RequestContext) throws -> Grouping {
+        let g = ctx.param("group")
+        guard let kind = Grouping(path: g) else {
+            throw APIError(status: 404, title: "Not Found",
+                           detail: "Grupo desconocido «\(g)»; use national, regions, departments, advisors, partners, entity-types, "
+                                 + "set:<conjunto> o attr:<atributo de categoría>.",
+                           errors: [FieldError(field: "group", message: "Grupo desconocido.", found: g)])
+        }
+        return kind
+    }
+
+    /// A read that came back empty may be empty because it named a set, group or attribute that does not
+    /// exist: then 422 naming it. Checked only then, so a dashboard read stays one round trip.
+    static func refuseUnknownReferences(_ ctx: RequestContext, grouping: Grouping?, filter: ProgressFilter) throws {
+        if case .kind? = grouping, filter.setGroup == nil, filter.attributes.isEmpty { return }
+        if grouping == nil, filter.setGroup == nil, filter.attributes.isEmpty { return }
+        if let problem = try ctx.db.withConnection({ try GroupSetStore.unknownReference($0, grouping: grouping, filter: filter) }) {
+            throw problem
+        }
+    }
+
     static func groupDTOs(_ conn: Connection, _ groups: [GroupResult], catalog: PlanCatalog) throws -> [GroupDTO] {
         var names: [String: String] = [:]
         for g in groups { names.merge(g.names) { a, _ in a } }
@@ -101,17 +131,18 @@ enum ProgressRoutes {
     }
 
     static func groups(_ ctx: RequestContext) throws -> APIResponse {
-        let kind = try groupKind(ctx)
+        let kind = try grouping(ctx)
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         let month = try asOf(ctx)
         let f = try filter(ctx)
         let (catalog, items) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [GroupDTO]) in
-            let groups = try ProgressStore.groups(conn, guard: g, kind: kind, plan: catalog.code, version: catalog.version,
+            let groups = try ProgressStore.groups(conn, guard: g, kind: .national, grouping: kind, plan: catalog.code, version: catalog.version,
                                                   catalog: catalog, month: month, principal: g.principal, filter: f)
             return (catalog, try groupDTOs(conn, groups, catalog: catalog))
         }
+        if items.isEmpty { try refuseUnknownReferences(ctx, grouping: kind, filter: f) }
         if ctx.wantsTable {
-            return .table(filename: "progreso-\(kind.rawValue)-\(month)") { sink in
+            return .table(filename: "progreso-\(kind.name.replacingOccurrences(of: ":", with: "-"))-\(month)") { sink in
                 try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
                                 + catalog.phases.map { "completed_share_\($0.code)" })
                 for g in items {
@@ -123,11 +154,11 @@ enum ProgressRoutes {
             }
         }
         return try .json(GroupsResponseDTO(plan: catalog.code, catalogVersion: catalog.version, asOf: month.description,
-                                           group: kind.rawValue, items: items))
+                                           group: kind.name, items: items))
     }
 
     static func series(_ ctx: RequestContext) throws -> APIResponse {
-        let kind = try groupKind(ctx)
+        let kind = try grouping(ctx)
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         guard let from = try ctx.period("from"), let to = try ctx.period("to") else {
             throw APIError.badRequest("Faltan `from` y `to`.", field: "from")
@@ -137,7 +168,7 @@ enum ProgressRoutes {
         guard from.distance(to: to) < 120 else { throw APIError.invalid(field: "to", "La serie admite a lo sumo 120 meses.") }
         let f = try filter(ctx)
         let (catalog, points) = try ctx.guardedRead { conn, g, catalog -> (PlanCatalog, [SeriesPointDTO]) in
-            let series = try ProgressStore.groupSeries(conn, guard: g, kind: kind, plan: catalog.code, version: catalog.version,
+            let series = try ProgressStore.groupSeries(conn, guard: g, kind: .national, grouping: kind, plan: catalog.code, version: catalog.version,
                                                        catalog: catalog,
                                                        from: from, to: to, principal: g.principal, filter: f)
             let points = try series.map { p in
@@ -145,8 +176,9 @@ enum ProgressRoutes {
             }
             return (catalog, points)
         }
+        if points.allSatisfy({ $0.items.isEmpty }) { try refuseUnknownReferences(ctx, grouping: kind, filter: f) }
         if ctx.wantsTable {
-            return .table(filename: "serie-\(kind.rawValue)") { sink in
+            return .table(filename: "serie-\(kind.name.replacingOccurrences(of: ":", with: "-"))") { sink in
                 try sink.header(["period", "key", "name", "entity_count", "mean_progress", "at_hundred"])
                 for p in points {
                     for g in p.items {
@@ -156,7 +188,7 @@ enum ProgressRoutes {
                 }
             }
         }
-        return try .json(SeriesResponseDTO(plan: catalog.code, group: kind.rawValue, from: from.description, to: to.description,
+        return try .json(SeriesResponseDTO(plan: catalog.code, group: kind.name, from: from.description, to: to.description,
                                            points: points))
     }
 
@@ -182,21 +214,26 @@ enum ProgressRoutes {
                                                   limit: limit, offset: offset)
             return (catalog, page)
         }
+        if page.total == 0 { try refuseUnknownReferences(ctx, grouping: nil, filter: f) }
         let rows = page.rows.map { e in
             EntityTableRowDTO(code: e.code, name: e.name, type: e.type, departmentCode: e.departmentCode,
                               regionCode: e.regionCode, advisorId: e.advisorId, advisorName: e.advisorName,
                               partnerCode: e.partnerCode, total: e.total?.out,
                               phases: phaseDTOs(catalog, progress: e.phases, completed: e.completed)
-                                .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) })
+                                .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) },
+                              attributes: e.attributes)
         }
+        // Attribute columns in the exports: one per attribute any row has, by code.
+        let attributeCodes = Array(Set(rows.flatMap { $0.attributes.keys })).sorted()
         if ctx.wantsTable {
             return .table(filename: "entidades-\(catalog.code)-\(month)") { sink in
                 try sink.header(["dane_code", "name", "type", "department_code", "region", "advisor", "partner"]
-                             + catalog.phases.map(\.code) + ["total"])
+                             + catalog.phases.map(\.code) + ["total"] + attributeCodes.map { "attr.\($0)" })
                 for r in rows {
                     try sink.row([.text(r.code), .text(r.name), .text(r.type), .text(r.departmentCode), .text(r.regionCode),
                                   .text(r.advisorName), .text(r.partnerCode)]
-                                 + r.phases.map { .figure($0.progress) } + [.figure(r.total)])
+                                 + r.phases.map { .figure($0.progress) } + [.figure(r.total)]
+                                 + attributeCodes.map { .text(r.attributes[$0]) })
                 }
             }
         }
@@ -238,6 +275,7 @@ enum ProgressRoutes {
             }
             return (catalog, rows)
         }
+        if rows.isEmpty { try refuseUnknownReferences(ctx, grouping: nil, filter: f) }
         if ctx.wantsTable {
             return .table(filename: "ranking-asesores-\(catalog.code)-\(month)") { sink in
                 try sink.header(["rank", "advisor_id", "advisor", "partner", "entities", "mean_progress", "previous_mean_progress",

@@ -77,6 +77,10 @@ struct ProgressFilter: Sendable {
     var department: String?
     var advisor: Int64?
     var type: String?
+    /// One group of a group set as of the month (`set_group=<set>:<group>`, issue 15).
+    var setGroup: SetGroupFilter?
+    /// Attribute values (`attr.<code>=<value>`, issue 15), all of which must hold.
+    var attributes: [AttributeFilter] = []
 }
 
 struct GroupResult: Sendable {
@@ -121,6 +125,10 @@ enum ProgressStore {
                  AND x.from_period <= \(month) AND (x.to_period IS NULL OR x.to_period >= \(month)))
                 """)
         }
+        if let sg = filter.setGroup {
+            sql.append(" AND en.entity_code IN (SELECT x.entity_code FROM group_members_at(\(sg.set), \(month)) x WHERE x.group_code = \(sg.group))")
+        }
+        sql.append(AttributeFilter.condition(filter.attributes, entityColumn: "en.entity_code"))
         return sql
     }
 
@@ -256,7 +264,8 @@ enum ProgressStore {
     /// The cache key of a roll-up: everything the result depends on besides the stamps.
     static func rollUpKey(_ parts: [String], principal: Principal, filter: ProgressFilter) -> String {
         (parts + [scopeKey(principal), filter.region ?? "", filter.department ?? "", filter.type ?? "",
-                  filter.advisor.map(String.init) ?? ""]).joined(separator: "|")
+                  filter.advisor.map(String.init) ?? "", filter.setGroup.map { $0.set + ":" + $0.group } ?? "",
+                  filter.attributes.map { $0.code + "=" + $0.value }.sorted().joined(separator: "&")]).joined(separator: "|")
     }
 
     /// Who sees what, as part of a cache key: readers with the same scope share results.
@@ -390,15 +399,17 @@ enum ProgressStore {
 
     /// Group roll-up as of a month, in one statement over the maintained entity rows: no cache to go cold,
     /// a request right after a write costs what any other does.
-    static func groups(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, plan: String, version: Int,
+    static func groups(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, grouping: Grouping? = nil,
+                       plan: String, version: Int,
                        catalog: PlanCatalog? = nil, month: Period, principal: Principal, filter: ProgressFilter) throws -> [GroupResult] {
+        let grouping = grouping ?? .kind(kind)
         let cat = try catalog ?? catalogOf(conn, plan: plan, version: version)
         let m: SQL = "\(month.firstDayString)::date"
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append(", prog AS (")
         sql.append(progressRows(plan: plan, version: version, month: m, statuses: false, milestones: true))
         sql.append("), grp AS (")
-        sql.append(kind.membership(month: m, principal: principal))
+        sql.append(grouping.membership(month: m, principal: principal))
         sql.append("""
             ), rows_ AS (
               SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, p.md, p.ma, g.gkey, g.gname
@@ -406,7 +417,7 @@ enum ProgressStore {
             )
             """)
         sql.append(rollUp(cat))
-        let key = rollUpKey(["groups", kind.rawValue, plan, String(version), month.description], principal: principal, filter: filter)
+        let key = rollUpKey(["groups", grouping.name, plan, String(version), month.description], principal: principal, filter: filter)
         let signature: SQL = """
             (SELECT pm::text || ':' || COALESCE((SELECT stamp FROM progress_month_stamps WHERE plan_code = \(plan) AND month = pm), 0)
                FROM progress_month(\(plan), \(m)) pm)
@@ -416,10 +427,12 @@ enum ProgressStore {
 
     /// Group roll-ups for every month of a series, in one statement: the months are a column, the group key
     /// of each row is `YYYY-MM|key`.
-    static func groupSeries(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, plan: String, version: Int,
+    static func groupSeries(_ conn: Connection, guard g: StatementGuard? = nil, kind: GroupKind, grouping: Grouping? = nil,
+                            plan: String, version: Int,
                             catalog: PlanCatalog? = nil, from: Period, to: Period,
                             principal: Principal, filter: ProgressFilter) throws -> [(period: String, groups: [GroupResult])] {
         let cat = try catalog ?? catalogOf(conn, plan: plan, version: version)
+        let grouping = grouping ?? .kind(kind)
         let mo: SQL = "mo.month"
         var sql: SQL = """
             WITH params AS (SELECT \(plan)::text AS plan),
@@ -433,7 +446,7 @@ enum ProgressStore {
         sql.append(enrolledVisible(plan: plan, month: mo, principal: principal, filter: filter))
         // Membership first (the months' entities in their groups), then each row's progress, carrying the group.
         sql.append(") v), grp AS (SELECT mo.month, mo.pm, g.* FROM months mo CROSS JOIN LATERAL (")
-        sql.append(kind.membership(month: mo, source: "(SELECT entity_code FROM ent_all WHERE ent_all.month = mo.month)",
+        sql.append(grouping.membership(month: mo, source: "(SELECT entity_code FROM ent_all WHERE ent_all.month = mo.month)",
                                    principal: principal))
         sql.append(") g), prog AS (")
         sql.append(progressRows(plan: plan, version: version, month: "grp.month", entCTE: "grp", perMonth: true,
@@ -446,7 +459,7 @@ enum ProgressStore {
             )
             """)
         sql.append(rollUp(cat))
-        let key = rollUpKey(["series", kind.rawValue, plan, String(version), from.description, to.description],
+        let key = rollUpKey(["series", grouping.name, plan, String(version), from.description, to.description],
                             principal: principal, filter: filter)
         let signature: SQL = """
             (SELECT string_agg(x.pm::text || ':' || COALESCE(st.stamp, 0), ',' ORDER BY x.month)
@@ -500,6 +513,8 @@ enum ProgressStore {
         var total: Decimal?
         var phases: [String: Decimal?]
         var completed: [String: Bool]
+        /// Typed attribute values by attribute code, canonical text (issue 15).
+        var attributes: [String: String] = [:]
     }
 
     enum EntitySort: String, CaseIterable, Sendable {
@@ -525,7 +540,9 @@ enum ProgressStore {
             )
             SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
                    pe.partner_code, p.total::text AS total, p.pp::text[] AS pp_text, p.pc::text[] AS pc_text,
-                   count(*) OVER () AS full_count
+                   count(*) OVER () AS full_count,
+                   (SELECT jsonb_object_agg(av.attribute_code, av.value ORDER BY av.attribute_code)::text
+                      FROM entity_attribute_values av WHERE av.entity_code = e.code) AS attributes
               FROM prog p
               JOIN entities e ON e.code = p.entity_code
               LEFT JOIN entity_regions_at(\(m)::date) r ON r.entity_code = e.code
@@ -550,7 +567,8 @@ enum ProgressStore {
                              advisorId: try r.decode("person_id"), advisorName: try r.decode("advisor_name"),
                              partnerCode: try r.decode("partner_code"),
                              total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
-                             phases: phases, completed: completed)
+                             phases: phases, completed: completed,
+                             attributes: try attributeMap(r.decode("attributes", as: String?.self)))
         }
         if out.isEmpty && offset > 0 {
             // Past the end: still say how many there are.
@@ -559,6 +577,12 @@ enum ProgressStore {
             total = try conn.query(countSQL).rows[0].decode("n")
         }
         return (out, total)
+    }
+
+    /// `{"pdet": "true"}` as written by `jsonb_object_agg` (values are always strings).
+    static func attributeMap(_ text: String?) throws -> [String: String] {
+        guard let text else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 
     /// One advisor's line of the ranking (SPEC rule 8): their entities' mean progress this month and the previous

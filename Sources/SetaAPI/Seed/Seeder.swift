@@ -101,6 +101,8 @@ public enum Seeder {
                 SELECT * FROM unnest(\(codes)::text[], \(names)::text[], \(types)::text[], \(deps)::text[], \(keys)::text[])
                 ON CONFLICT DO NOTHING
                 """)
+            // The PND regionalization also ships as a group set, so other regionalizations can sit beside it (issue 15).
+            if summary.entitiesCreated > 0 { try GroupSetStore.seedPNDRegions(conn) }
             summary.partnersCreated = try conn.execute("""
                 INSERT INTO partners (code, name) VALUES
                   ('DNP', 'Departamento Nacional de Planeación'),
