@@ -1,5 +1,6 @@
 // SQL of the catalog: plans (planes) and their immutable versions of stages, phases and milestones.
 import Foundation
+import Synchronization
 import SetaDatabase
 import SetaDomain
 
@@ -42,14 +43,14 @@ enum CatalogStore {
     /// once may be kept: no instance can ever see it differ. Only "which version is current" is re-read.
     private static let cache = VersionCache()
 
-    final class VersionCache: @unchecked Sendable {
-        private let lock = NSLock()
-        private var versions: [String: PlanCatalog] = [:]
-        func get(_ key: String) -> PlanCatalog? { lock.lock(); defer { lock.unlock() }; return versions[key] }
+    final class VersionCache: Sendable {
+        private let versions = Mutex<[String: PlanCatalog]>([:])
+        func get(_ key: String) -> PlanCatalog? { versions.withLock { $0[key] } }
         func put(_ key: String, _ value: PlanCatalog) {
-            lock.lock(); defer { lock.unlock() }
-            if versions.count > 1_000 { versions.removeAll() }
-            versions[key] = value
+            versions.withLock { versions in
+                if versions.count > 1_000 { versions.removeAll() }
+                versions[key] = value
+            }
         }
     }
 

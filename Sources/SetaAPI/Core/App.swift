@@ -19,22 +19,26 @@ public enum SetaVersion {
     public static let current = "0.1.0"
 }
 
-public final class SetaApp: @unchecked Sendable {
+public final class SetaApp: Sendable {
     public let pool: ConnectionPool
     public let configuration: AppConfiguration
     let metrics = Metrics()
     /// Callers and current catalogs verified before, re-checked inside guarded statements (`StatementGuard`).
     let principalHints = PrincipalHints()
     let catalogHints = CatalogHints()
-    private(set) var router = Router()
-    /// Set by whoever runs the HTTP server, for /metrics.
-    public var openConnections: @Sendable () -> Int = { 0 }
+    let router: Router
+    /// Given by whoever runs the HTTP server, for /metrics.
+    public let openConnections: @Sendable () -> Int
     /// Checked by /readyz: migrations still pending (empty when current).
-    public var pendingMigrations: @Sendable () throws -> [String] = { [] }
+    public let pendingMigrations: @Sendable () throws -> [String]
 
-    public init(pool: ConnectionPool, configuration: AppConfiguration = AppConfiguration()) {
+    public init(pool: ConnectionPool, configuration: AppConfiguration = AppConfiguration(),
+                pendingMigrations: @escaping @Sendable () throws -> [String] = { [] },
+                openConnections: @escaping @Sendable () -> Int = { 0 }) {
         self.pool = pool
         self.configuration = configuration
+        self.pendingMigrations = pendingMigrations
+        self.openConnections = openConnections
         var r = Router()
         OperationsRoutes.register(&r)
         CatalogRoutes.register(&r)

@@ -62,7 +62,7 @@ public enum ReportImport {
         struct RolledBack: Error { var summary: ImportSummary }
         do {
             return try pool.withTransaction { conn -> ImportSummary in
-                try conn.execute("SELECT pg_advisory_xact_lock(\(ReportLimits.importLockKey))")
+                try conn.execute("SELECT pg_advisory_xact_lock(\(LockKey.reportImport))")
                 // Sorts and hashes over a million rows stay in memory.
                 try conn.execute("SET LOCAL work_mem = '256MB'")
                 // A million rows and their progress maintenance run longer than any read may.
@@ -162,7 +162,7 @@ public enum ReportImport {
     static func lockHeads(_ conn: Connection, by: Int64?, now: Date) throws {
         // Shared month locks first (as API writes take them), so a concurrent lock of a month waits.
         try conn.execute("""
-            SELECT pg_advisory_xact_lock_shared(\(ReportLimits.periodLockClass)::int4, hashtext(k.plan || '/' || to_char(k.period, 'YYYY-MM')))
+            SELECT pg_advisory_xact_lock_shared(\(LockKey.period)::int4, hashtext(k.plan || '/' || to_char(k.period, 'YYYY-MM')))
               FROM (SELECT DISTINCT plan, period FROM import_checked ORDER BY 1, 2) k
             """)
         let lockedMeanwhile = try conn.query("""

@@ -118,7 +118,7 @@ enum ReportStore {
 
     /// The advisory lock of one (plan, month): writes take it shared, locking takes it exclusive.
     static func periodLockKey(plan: String, month: String) -> SQL {
-        "\(ReportLimits.periodLockClass)::int4, hashtext(\(plan) || '/' || \(month))"
+        "\(LockKey.period)::int4, hashtext(\(plan) || '/' || \(month))"
     }
 
     /// Takes the month's lock shared and refuses the write with 423 and the lock's reason when it is locked.
@@ -142,7 +142,7 @@ enum ReportStore {
         guard !months.isEmpty else { return [] }
         // Exclusive, in month order (no deadlock between two lockers): waits for writes in flight.
         try conn.execute("""
-            SELECT pg_advisory_xact_lock(\(ReportLimits.periodLockClass)::int4, hashtext(\(plan) || '/' || to_char(s.m, 'YYYY-MM')))
+            SELECT pg_advisory_xact_lock(\(LockKey.period)::int4, hashtext(\(plan) || '/' || to_char(s.m, 'YYYY-MM')))
               FROM (SELECT m FROM unnest(\(months)::date[]) AS m ORDER BY m) s
             """)
         let rows = try conn.query("""
