@@ -55,8 +55,8 @@ enum AssignmentRoutes {
                 filter.advisor = id
             }
             let csv = ctx.wantsTable
-            let limit = csv ? nil : try KeysetCursor.limit(ctx)
-            let after = csv ? nil : try KeysetCursor.after(ctx, isKey: { Int64($0).map { $0 > 0 } ?? false }).flatMap { Int64($0) }
+            let limit = csv ? nil : try PageCursor.limit(ctx)
+            let after = csv ? nil : try PageCursor.key(ctx, isKey: PageCursor.isPositiveId).flatMap { Int64($0) }
             let caller = try ctx.caller
             let page = try ctx.db.withConnection { conn in
                 try TerritoryRoutes.validateFilters(conn, department: nil, region: nil, plan: filter.plan)
@@ -79,7 +79,7 @@ enum AssignmentRoutes {
                 }
             }
             let items = Array(page.rows.prefix(limit!)).map(AssignmentDTO.init)
-            let next = page.rows.count > limit! ? items.last.map { KeysetCursor.encode("\($0.id)") } : nil
+            let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: "\($0.id)") } : nil
             return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
         }
 

@@ -184,8 +184,8 @@ enum PeopleRoutes {
             filter.q = try ctx.query("q").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
             if try ctx.query("active").map({ !$0.isEmpty }) ?? false { filter.active = try ctx.boolQuery("active") }
             let csv = ctx.wantsTable
-            let limit = csv ? nil : try KeysetCursor.limit(ctx)
-            let after = csv ? nil : try KeysetCursor.after(ctx, isKey: { Int64($0).map { $0 > 0 } ?? false }).flatMap { Int64($0) }
+            let limit = csv ? nil : try PageCursor.limit(ctx)
+            let after = csv ? nil : try PageCursor.key(ctx, isKey: PageCursor.isPositiveId).flatMap { Int64($0) }
             let page = try ctx.db.withConnection { conn in
                 if let g = filter.region { try TerritoryStore.requireRegion(conn, code: g, field: "region", active: false) }
                 if let p = filter.partner {
@@ -206,7 +206,7 @@ enum PeopleRoutes {
                 }
             }
             let items = Array(page.rows.prefix(limit!)).map(PersonDTO.init)
-            let next = page.rows.count > limit! ? items.last.map { KeysetCursor.encode("\($0.id)") } : nil
+            let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: "\($0.id)") } : nil
             return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
         }
 

@@ -161,10 +161,7 @@ enum ReportRoutes {
             let milestone = try ctx.query("milestone").flatMap { $0.isEmpty ? nil : $0 }
             let period = try ctx.period("period", required: false)
             let limit = try ctx.intQuery("limit", default: ctx.app.configuration.maxPageSize, range: 1...ctx.app.configuration.maxPageSize)
-            let after = try ctx.query("cursor").flatMap { $0.isEmpty ? nil : $0 }.map { text -> Int64 in
-                guard let v = Int64(text), v > 0 else { throw APIError.badRequest("`cursor` no es válido.", field: "cursor") }
-                return v
-            }
+            let after = try PageCursor.key(ctx, isKey: PageCursor.isPositiveId).flatMap { Int64($0) }
             let (items, total) = try ctx.db.withConnection { conn -> ([RevisionDTO], Int) in
                 let plan = try CatalogStore.requirePlan(conn, code: planCode)
                 _ = try ReportStore.requireEntity(conn, code: entity, field: "code")
@@ -178,7 +175,7 @@ enum ReportRoutes {
                                                     after: after, limit: limit)
                 return (items, total)
             }
-            let next = items.count == limit ? items.last.map { String($0.id) } : nil
+            let next = items.count == limit ? items.last.map { PageCursor.encode(key: String($0.id)) } : nil
             return try .json(ListResponse(items: items, total: total, nextCursor: next))
         }
     }

@@ -65,8 +65,8 @@ enum EnrollmentRoutes {
             let department = try ctx.query("department").flatMap { $0.isEmpty ? nil : $0 }
             let region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
             let csv = ctx.wantsTable
-            let limit = csv ? nil : try KeysetCursor.limit(ctx)
-            let after = csv ? nil : try KeysetCursor.after(ctx, isKey: isEnrollmentKey).map(enrollmentKey)
+            let limit = csv ? nil : try PageCursor.limit(ctx)
+            let after = csv ? nil : try PageCursor.key(ctx, isKey: isEnrollmentKey).map(enrollmentKey)
             let caller = try ctx.caller
             let page = try ctx.db.withConnection { conn in
                 _ = try CatalogStore.requirePlan(conn, code: plan)
@@ -85,7 +85,7 @@ enum EnrollmentRoutes {
                 }
             }
             let items = Array(page.rows.prefix(limit!)).map(EnrollmentDTO.init)
-            let next = page.rows.count > limit! ? items.last.map { KeysetCursor.encode("\($0.entityCode)|\($0.from)") } : nil
+            let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: "\($0.entityCode)|\($0.from)") } : nil
             return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
         }
 

@@ -139,8 +139,8 @@ enum TerritoryRoutes {
                 throw APIError.invalid(field: "type", "`type` debe ser uno de: \(TerritoryStore.entityTypes.joined(separator: ", ")).", found: t)
             }
             let csv = ctx.wantsTable
-            let limit = csv ? nil : try KeysetCursor.limit(ctx)
-            let after = csv ? nil : try KeysetCursor.after(ctx, isKey: isEntityCode)
+            let limit = csv ? nil : try PageCursor.limit(ctx)
+            let after = csv ? nil : try PageCursor.key(ctx, isKey: isEntityCode)
             let caller = try ctx.caller
             let page = try ctx.db.withConnection { conn in
                 try validateFilters(conn, department: filter.department, region: filter.region, plan: filter.plan)
@@ -157,7 +157,7 @@ enum TerritoryRoutes {
                 }
             }
             let items = Array(page.rows.prefix(limit!)).map(EntityDTO.init)
-            let next = page.rows.count > limit! ? items.last.map { KeysetCursor.encode($0.code) } : nil
+            let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: $0.code) } : nil
             return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
         }
 

@@ -1,4 +1,4 @@
-// A live SETA on a real socket (port 0) over its own fresh database, with a central-team token.
+// A SETA over its own fresh database, with a central-team token: on a real socket (port 0), or called in process.
 import Foundation
 @testable import SetaAPI
 import SetaDatabase
@@ -18,13 +18,28 @@ final class TestClock: @unchecked Sendable {
 }
 
 final class APIHarness: @unchecked Sendable {
+    /// How `call` reaches the app: through a live server on a socket (end to end: framing, 100-continue,
+    /// the event loop), or by handing the app a request value (routing, validation, answers: milliseconds).
+    enum Transport { case socket, inProcess }
+
     let database: TestDatabase
     let app: SetaApp
-    let server: HTTPServer
+    /// Nil in process.
+    let server: HTTPServer?
+    let transport: Transport
     let clock: TestClock
     private(set) var centralToken = ""
     private(set) var centralId: Int64 = 0
-    var port: Int { server.port }
+    var port: Int {
+        guard let server else { preconditionFailure("an in-process harness has no port; use call()") }
+        return server.port
+    }
+
+    /// One in-process harness for a whole test process, for tests that only read or are refused (4xx:
+    /// nothing written), so they share one database instead of copying the template each.
+    static let sharedReadOnly: APIHarness = {
+        do { return try APIHarness(transport: .inProcess) } catch { fatalError("shared harness: \(error)") }
+    }()
 
     static var repositoryRoot: URL { TestDatabase.repositoryRoot }
 
@@ -36,7 +51,8 @@ final class APIHarness: @unchecked Sendable {
         _ = try Seeder.seed(pool, dataDirectory: repositoryRoot.appendingPathComponent("Data"))
     }
 
-    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent) throws {
+    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent, transport: Transport = .socket) throws {
+        self.transport = transport
         clock = TestClock(now)
         database = try TestDatabase.make(template: APIHarness.seededTemplate)
         var config = AppConfiguration()
@@ -44,21 +60,27 @@ final class APIHarness: @unchecked Sendable {
         config.clock = { clock.now }
         config.log = log
         app = SetaApp(pool: database.pool, configuration: config)
-        var http = HTTPServerConfiguration()
-        http.port = 0
-        let app = self.app
-        // Wired as `seta serve` wires it: inline answers, body permission, the server's errors logged.
-        http.errorResponseObserver = { app.recordServerError($0) }
-        server = HTTPServer(configuration: http, handler: { app.handle($0) },
-                            inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
-        try server.start()
+        switch transport {
+        case .inProcess:
+            server = nil
+        case .socket:
+            var http = HTTPServerConfiguration()
+            http.port = 0
+            let app = self.app
+            // Wired as `seta serve` wires it: inline answers, body permission, the server's errors logged.
+            http.errorResponseObserver = { app.recordServerError($0) }
+            let server = HTTPServer(configuration: http, handler: { app.handle($0) },
+                                    inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
+            try server.start()
+            self.server = server
+        }
         let central = try person(role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
         centralId = central.id
         centralToken = central.token
     }
 
     deinit {
-        server.shutdown()
+        server?.shutdown()
         database.drop()
     }
 
@@ -87,7 +109,17 @@ final class APIHarness: @unchecked Sendable {
         let t: String? = token ?? centralToken
         if let t { h.append(("Authorization", "Bearer \(t)")) }
         if json != nil { h.append(("Content-Type", "application/json")) }
-        return try TestHTTPClient.send(port: port, method: method, path: path, headers: h, body: Array((json ?? "").utf8))
+        return try raw(method, path, headers: h, body: Array((json ?? "").utf8))
+    }
+
+    /// One request exactly as given (no token added), over this harness's transport.
+    func raw(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8] = []) throws -> TestResponse {
+        switch transport {
+        case .socket:
+            return try TestHTTPClient.send(port: port, method: method, path: path, headers: headers, body: body)
+        case .inProcess:
+            return try InProcessClient.send(app, method: method, path: path, headers: headers, body: body)
+        }
     }
 }
 
