@@ -25,7 +25,7 @@ enum CatalogStore {
     /// The plan row, or a 404 naming it.
     static func requirePlan(_ conn: Connection, code: String, field: String = "plan") throws -> PlanRow {
         guard let p = try plan(conn, code: code) else {
-            throw APIError(status: 404, detail: "No existe el plan «\(code)».",
+            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
                            errors: [FieldError(field: field, message: "Plan desconocido.", found: code)])
         }
         return p
@@ -37,6 +37,39 @@ enum CatalogStore {
         return PlanRow(code: try r.decode("code"), name: try r.decode("name"),
                        currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"),
                        span: from.flatMap { f in to.map { PlanSpan(from: f, to: $0) } })
+    }
+
+    /// Every plan with the size of its current version, in code order (the plan list).
+    static func summaries(_ conn: Connection) throws -> [PlanSummary] {
+        try conn.query("""
+            SELECT p.code, p.name, p.current_version, p.on_time_day,
+                   (SELECT count(*) FROM plan_phases f WHERE f.plan_code = p.code AND f.version = p.current_version) AS phase_count,
+                   (SELECT count(*) FROM plan_milestones m WHERE m.plan_code = p.code AND m.version = p.current_version) AS milestone_count
+              FROM plans p ORDER BY p.code
+            """).rows.map { r in
+            PlanSummary(code: try r.decode("code"), name: try r.decode("name"),
+                        currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"),
+                        phaseCount: try r.decode("phase_count"), milestoneCount: try r.decode("milestone_count"))
+        }
+    }
+
+    /// Starts a correction of the plan: lifts the statement timeout (the new version's progress is rebuilt
+    /// at COMMIT, 013, longer than a read may take) and locks the plan's row so corrections of one plan
+    /// run one after another. Returns its current version and on-time day.
+    static func lockForCorrection(_ conn: Connection, code: String) throws -> (version: Int, onTimeDay: Int) {
+        try conn.execute("SET LOCAL statement_timeout = 0")
+        guard let row = try conn.query("SELECT current_version, on_time_day FROM plans WHERE code = \(code) FOR UPDATE").rows.first else {
+            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
+                             errors: [FieldError(field: "code", message: "Plan desconocido.", found: code)])
+        }
+        return (try row.decode("current_version"), try row.decode("on_time_day"))
+    }
+
+    /// Makes `version` the plan's current one, with the name and on-time day it brings.
+    static func makeCurrent(_ conn: Connection, code: String, version: Int, name: String, onTimeDay: Int) throws {
+        try conn.execute("""
+            UPDATE plans SET current_version = \(version), name = \(name), on_time_day = \(onTimeDay) WHERE code = \(code)
+            """)
     }
 
     /// Plan versions are immutable once written (a trigger refuses updates and deletes), so a version read
@@ -107,7 +140,7 @@ enum CatalogStore {
              WHERE p.code = \(code)
             """).rows
         guard let row = rows.first else {
-            throw APIError(status: 404, detail: "No existe el plan «\(code)».",
+            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
                            errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
         }
         return try cached(conn, code: code, version: try row.decode("current_version"), head: row)
@@ -121,7 +154,7 @@ enum CatalogStore {
              WHERE p.code = \(code)
             """).rows
         guard let row = rows.first else {
-            throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
+            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
                            errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
         }
         return (try cached(conn, code: code, version: try row.decode("current_version"), head: row), try row.decode("stamp"))

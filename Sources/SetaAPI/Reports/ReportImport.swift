@@ -170,7 +170,7 @@ public enum ReportImport {
                 ON k.plan = l.plan_code AND k.period = l.period
             """).rows[0].decode("n", as: Int.self)
         if lockedMeanwhile > 0 {
-            throw APIError.locked("Un periodo del archivo se bloqueó durante la importación; vuelva a intentarlo para ver qué filas rechaza.")
+            throw StoreError.locked("Un periodo del archivo se bloqueó durante la importación; vuelva a intentarlo para ver qué filas rechaza.")
         }
         try conn.execute("""
             WITH added AS (
@@ -311,11 +311,11 @@ final class ImportParser {
 
     init(bytes: [UInt8]) throws {
         guard String(validating: bytes, as: UTF8.self) != nil else {
-            throw APIError.invalid(field: "body", "El archivo no es UTF-8 válido.")
+            throw StoreError.invalid(field: "body", "El archivo no es UTF-8 válido.")
         }
         var scanner = CSVScanner(bytes)
         guard let outcome = scanner.next(), outcome == .ok else {
-            throw APIError.invalid(field: "header", "El archivo está vacío o su encabezado no es CSV válido.")
+            throw StoreError.invalid(field: "header", "El archivo está vacío o su encabezado no es CSV válido.")
         }
         let header = scanner.fields
         self.scanner = scanner
@@ -324,16 +324,16 @@ final class ImportParser {
             var name = raw.trimmingCharacters(in: .whitespaces).lowercased()
             if name == "advisor" { name = "advisor_email" }
             guard ReportImport.requiredColumns.contains(name) || ReportImport.optionalColumns.contains(name) else {
-                throw APIError.invalid(field: "header", "Columna desconocida «\(raw)»; se admiten: \((ReportImport.requiredColumns + ReportImport.optionalColumns).joined(separator: ", ")).", found: raw)
+                throw StoreError.invalid(field: "header", "Columna desconocida «\(raw)»; se admiten: \((ReportImport.requiredColumns + ReportImport.optionalColumns).joined(separator: ", ")).", found: raw)
             }
             guard map[name] == nil else {
-                throw APIError.invalid(field: "header", "La columna «\(name)» aparece dos veces.", found: raw)
+                throw StoreError.invalid(field: "header", "La columna «\(name)» aparece dos veces.", found: raw)
             }
             map[name] = i
         }
         let missing = ReportImport.requiredColumns.filter { map[$0] == nil }
         guard missing.isEmpty else {
-            throw APIError.invalid(field: "header", "Faltan columnas obligatorias: \(missing.joined(separator: ", ")).")
+            throw StoreError.invalid(field: "header", "Faltan columnas obligatorias: \(missing.joined(separator: ", ")).")
         }
         positions = ImportParser.stagedColumns.map { map[$0] }
         columnCount = header.count
