@@ -98,17 +98,8 @@ enum ReportStore {
         throw StoreError.forbidden("La entidad \(entity) está fuera de su alcance.")
     }
 
-    static func isEnrolled(_ conn: Connection, plan: String, entity: String, month: Period) throws -> Bool {
-        try conn.query("""
-            SELECT EXISTS (SELECT 1 FROM enrollments
-                            WHERE plan_code = \(plan) AND entity_code = \(entity)
-                              AND from_period <= \(month.firstDayString)::date
-                              AND (to_period IS NULL OR to_period >= \(month.firstDayString)::date)) AS ok
-            """).rows[0].decode("ok", as: Bool.self)
-    }
-
     static func requireEnrolled(_ conn: Connection, plan: String, entity: String, month: Period) throws {
-        guard try isEnrolled(conn, plan: plan, entity: entity, month: month) else {
+        guard try EnrollmentStore.isEnrolled(conn, plan: plan, entity: entity, at: month) else {
             throw StoreError.invalid(field: "entity", "La entidad \(entity) no está inscrita en el plan \(plan) en \(month).",
                                    found: entity)
         }

@@ -82,11 +82,11 @@ enum EnrollmentStore {
             """).rows.map(row)
     }
 
-    /// Whether an entity is enrolled in a plan at a month.
+    /// Whether an entity is enrolled (inscrita) in a plan at a month: `enrolled_at` (Schema/007), the one
+    /// definition the progress queries use too. The PUT of a report and assignments ask here.
     static func isEnrolled(_ conn: Connection, plan: String, entity: String, at month: Period) throws -> Bool {
         try conn.query("""
-            SELECT 1 FROM enrollments WHERE plan_code = \(plan) AND entity_code = \(entity)
-               AND month_span(from_period, to_period) @> \(month.firstDayString)::date
+            SELECT 1 FROM enrolled_at(\(plan), \(month.firstDayString)::date) WHERE entity_code = \(entity)
             """).count > 0
     }
 
