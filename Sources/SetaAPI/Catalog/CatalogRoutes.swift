@@ -89,11 +89,8 @@ struct PlanCorrectionDTO: Codable, Sendable {
 enum CatalogRoutes {
     static func register(_ r: inout Router) {
         r.add("GET", "/v1/plans", listPlans)
-
         r.add("GET", "/v1/plans/{code}", showPlan)
-
         r.add("GET", "/v1/plans/{code}/versions", listVersions)
-
         r.add("POST", "/v1/plans", createPlan)
 
         // A correction (weights, names, milestones) is a new version; older ones stay readable and cuts keep theirs.

@@ -24,11 +24,14 @@ enum CatalogStore {
 
     /// The plan row, or a 404 naming it.
     static func requirePlan(_ conn: Connection, code: String, field: String = "plan") throws -> PlanRow {
-        guard let p = try plan(conn, code: code) else {
-            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
-                           errors: [FieldError(field: field, message: "Plan desconocido.", found: code)])
-        }
+        guard let p = try plan(conn, code: code) else { throw unknownPlan(code, field: field) }
         return p
+    }
+
+    /// The refusal for a plan code that names no plan.
+    static func unknownPlan(_ code: String, field: String = "plan") -> StoreError {
+        StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
+                   errors: [FieldError(field: field, message: "Plan desconocido.", found: code)])
     }
 
     private static func planRow(_ r: Row) throws -> PlanRow {
@@ -59,8 +62,7 @@ enum CatalogStore {
     static func lockForCorrection(_ conn: Connection, code: String) throws -> (version: Int, onTimeDay: Int) {
         try conn.execute("SET LOCAL statement_timeout = 0")
         guard let row = try conn.query("SELECT current_version, on_time_day FROM plans WHERE code = \(code) FOR UPDATE").rows.first else {
-            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
-                             errors: [FieldError(field: "code", message: "Plan desconocido.", found: code)])
+            throw unknownPlan(code, field: "code")
         }
         return (try row.decode("current_version"), try row.decode("on_time_day"))
     }
@@ -134,16 +136,7 @@ enum CatalogStore {
 
     /// The current version of a plan, or a 404 naming `plan`. One round trip when the version is cached.
     static func currentCatalog(_ conn: Connection, code: String) throws -> PlanCatalog {
-        let rows = try conn.query("""
-            SELECT p.current_version, v.name, v.created_at::text AS stamp
-              FROM plans p JOIN plan_versions v ON v.plan_code = p.code AND v.version = p.current_version
-             WHERE p.code = \(code)
-            """).rows
-        guard let row = rows.first else {
-            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
-                           errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
-        }
-        return try cached(conn, code: code, version: try row.decode("current_version"), head: row)
+        try currentCatalogStamped(conn, code: code).catalog
     }
 
     /// The current version with its stamp (the version's creation instant), for `CatalogHints`.
@@ -153,10 +146,7 @@ enum CatalogStore {
               FROM plans p JOIN plan_versions v ON v.plan_code = p.code AND v.version = p.current_version
              WHERE p.code = \(code)
             """).rows
-        guard let row = rows.first else {
-            throw StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
-                           errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
-        }
+        guard let row = rows.first else { throw unknownPlan(code) }
         return (try cached(conn, code: code, version: try row.decode("current_version"), head: row), try row.decode("stamp"))
     }
 

@@ -45,11 +45,8 @@ struct AssignmentEndDTO: Codable, Sendable { var to: Period }
 enum AssignmentRoutes {
     static func register(_ r: inout Router) {
         r.add("GET", "/v1/assignments", list)
-
         r.add("GET", "/v1/assignments/{id}", show)
-
         r.add("POST", "/v1/assignments", create)
-
         r.add("POST", "/v1/assignments/{id}/end", end)
     }
 

@@ -176,9 +176,7 @@ enum PeopleRoutes {
 
     static func registerPeople(_ r: inout Router) {
         r.add("GET", "/v1/people", listPeople)
-
         r.add("GET", "/v1/people/{id}", showPerson)
-
         r.add("POST", "/v1/people", createPerson)
 
         // No DELETE: a person leaves by `active: false`, keeping their assignments and reports.
@@ -194,7 +192,6 @@ enum PeopleRoutes {
 
     static func registerTokens(_ r: inout Router) {
         r.add("POST", "/v1/people/{id}/tokens", issueToken)
-
         r.add("GET", "/v1/people/{id}/tokens", listTokens)
 
         // Revoking: the central team, or the token's owner (someone who suspects theirs leaked).
@@ -205,9 +202,7 @@ enum PeopleRoutes {
 
     static func registerPartners(_ r: inout Router) {
         r.add("GET", "/v1/partners", listPartners)
-
         r.add("GET", "/v1/partners/{code}", showPartner)
-
         r.add("POST", "/v1/partners", createPartner)
     }
 

@@ -91,9 +91,7 @@ enum ReportRoutes {
 
     static func registerReports(_ r: inout Router) {
         r.add("PUT", "/v1/reports/{plan}/{entity}/{period}", writeReport)
-
         r.add("GET", "/v1/reports/{plan}/{entity}/{period}", readReport)
-
         r.add("GET", "/v1/entities/{code}/history", history)
     }
 

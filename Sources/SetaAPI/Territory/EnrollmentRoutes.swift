@@ -59,9 +59,7 @@ struct EnrollmentEndDTO: Codable, Sendable { var to: Period }
 enum EnrollmentRoutes {
     static func register(_ r: inout Router) {
         r.add("GET", "/v1/plans/{plan}/enrollments", list)
-
         r.add("POST", "/v1/plans/{plan}/enrollments", enroll)
-
         r.add("POST", "/v1/plans/{plan}/enrollments/{entity}/end", end)
     }
 

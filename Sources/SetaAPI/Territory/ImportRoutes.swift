@@ -84,9 +84,7 @@ enum ImportRoutes {
 
     static func register(_ r: inout Router) {
         r.add("POST", "/v1/imports/enrollments", importEnrollments)
-
         r.add("POST", "/v1/imports/assignments", importAssignments)
-
         r.add("POST", "/v1/imports/fase2-list", importFase2List)
     }
 

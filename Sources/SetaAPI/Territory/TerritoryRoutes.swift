@@ -128,9 +128,7 @@ enum TerritoryRoutes {
 
     static func registerEntities(_ r: inout Router) {
         r.add("GET", "/v1/entities", listEntities)
-
         r.add("GET", "/v1/entities/{code}", showEntity)
-
         r.add("PUT", "/v1/entities/{code}/region", moveEntity)
     }
 
@@ -149,7 +147,6 @@ enum TerritoryRoutes {
 
     static func registerDepartments(_ r: inout Router) {
         r.add("GET", "/v1/departments", listDepartments)
-
         r.add("PUT", "/v1/departments/{code}/region", moveDepartment)
     }
 
@@ -167,11 +164,8 @@ enum TerritoryRoutes {
 
     static func registerRegions(_ r: inout Router) {
         r.add("GET", "/v1/regions", listRegions)
-
         r.add("GET", "/v1/regions/{code}", showRegion)
-
         r.add("POST", "/v1/regions", createRegion)
-
         r.add("PATCH", "/v1/regions/{code}", updateRegion)
 
         // Deleting retires: past months keep naming the region; only a region with no members from now on goes.
