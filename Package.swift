@@ -1,24 +1,28 @@
 // swift-tools-version:6.0
-// SETA: one package, no package dependencies (Foundation, Dispatch, Glibc, libpq only).
+// SETA: one package, no package dependencies (Foundation, Dispatch, Glibc, libpq only). Linux only: the server
+// calls Glibc and epoll directly, so no other platform is claimed.
 import PackageDescription
 
 let package = Package(
     name: "seta",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "seta", targets: ["seta"]),
     ],
     targets: [
         // libpq through a system-library target: modulemap + header, nothing else.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // epoll and eventfd declarations for SetaHTTP's event loop (Glibc's Swift module leaves them out).
+        .target(name: "CLinuxEvents"),
+        // Thread primitives the compiler cannot check by itself (a lock with a condition), proven once here.
+        .target(name: "SetaSync"),
         // Pure domain: catalog, weights, periods, progress math. No I/O.
         .target(name: "SetaDomain"),
         // Export formats: CSV dialects, XLSX workbooks, ZIP and CRC-32. Pure: bytes in, bytes out, no I/O.
         .target(name: "SetaFormats"),
         // PostgreSQL over libpq: connections, pool, bound queries, migrations, embedded cluster.
-        .target(name: "SetaDatabase", dependencies: ["CLibPQ"]),
+        .target(name: "SetaDatabase", dependencies: ["CLibPQ", "SetaSync"]),
         // HTTP/1.1 protocol and server. Knows nothing of SETA.
-        .target(name: "SetaHTTP"),
+        .target(name: "SetaHTTP", dependencies: ["CLinuxEvents", "SetaSync"]),
         // Routes, DTOs, auth, validation, SQL of each feature.
         .target(name: "SetaAPI", dependencies: ["SetaDomain", "SetaFormats", "SetaDatabase", "SetaHTTP"]),
         // The `seta` command line: serve, migrate, seed, demo, users, tokens, version.

@@ -1,5 +1,6 @@
 // ConnectionPool: a bounded, lazily filled set of connections with transactions and restart recovery.
 import Foundation
+import SetaSync
 
 /// A bounded pool of `Connection`s shared by many threads.
 ///
@@ -8,22 +9,30 @@ import Foundation
 /// - A connection that broke (its query failed with the session gone, or it was found closed when checked
 ///   out) is dropped and replaced by a new one on the next checkout, so after a PostgreSQL restart requests
 ///   succeed again without restarting the service.
-public final class ConnectionPool: @unchecked Sendable {
+public final class ConnectionPool: Sendable {
     public let maxConnections: Int
     public let acquireTimeout: TimeInterval
     public let limits: DatabaseLimits
     private let conninfo: String
 
-    // All of the state below is guarded by `condition`.
-    private let condition = NSCondition()
-    private var idle: [IdleConnection] = []
-    /// Checked out plus being opened: the number that counts against `maxConnections` besides `idle`.
-    private var checkedOut = 0
-    private var closed = false
-    /// Checkouts that found no free connection and waited, their total wait, and those that gave up.
-    private var waits = 0
-    private var waitSeconds = 0.0
-    private var timeouts = 0
+    private struct State {
+        var idle: [IdleConnection] = []
+        /// Checked out plus being opened: the number that counts against `maxConnections` besides `idle`.
+        var checkedOut = 0
+        var closed = false
+        /// Checkouts that found no free connection and waited, their total wait, and those that gave up.
+        var waits = 0
+        var waitSeconds = 0.0
+        var timeouts = 0
+
+        mutating func noteWait(since: Date?) {
+            guard let since else { return }
+            waits += 1
+            waitSeconds += Date().timeIntervalSince(since)
+        }
+    }
+
+    private let state = ConditionLock(State())
 
     private struct IdleConnection {
         let connection: Connection
@@ -49,16 +58,12 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// Connections checked out, connections idle in the pool, and the bound.
     public var stats: (inUse: Int, idle: Int, max: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (checkedOut, idle.count, maxConnections)
+        state.withLock { ($0.checkedOut, $0.idle.count, maxConnections) }
     }
 
     /// How often callers waited for a connection, for how long in all, and how often in vain (`/metrics`).
     public var waitStats: (waits: Int, seconds: Double, timeouts: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (waits, waitSeconds, timeouts)
+        state.withLock { ($0.waits, $0.waitSeconds, $0.timeouts) }
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.
@@ -136,68 +141,66 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Closes idle connections now and the others when they come back; waiting and later callers get
     /// `.poolClosed`.
     public func close() {
-        condition.lock()
-        closed = true
-        let toClose = idle
-        idle.removeAll()
-        condition.broadcast()
-        condition.unlock()
+        let toClose = state.withLock { state -> [IdleConnection] in
+            state.closed = true
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+        state.broadcast()
         toClose.forEach { $0.connection.close() }
     }
 
     // MARK: - Checkout
 
+    private enum Checkout {
+        case closed, timedOut, reuse(IdleConnection), open
+    }
+
     private func checkOut(file: String, line: Int) throws -> Connection {
         let deadline = Date(timeIntervalSinceNow: acquireTimeout)
+        let maxConnections = self.maxConnections
         var waitedSince: Date?
-        condition.lock()
         while true {
-            if closed {
-                condition.unlock()
-                throw DatabaseError(.poolClosed, message: "the connection pool is closed", file: file, line: line)
-            }
-            if let candidate = idle.popLast() {
-                checkedOut += 1
-                noteWait(since: waitedSince)
-                condition.unlock()
-                if isUsable(candidate) { return candidate.connection }
-                candidate.connection.close()
-                condition.lock()
-                checkedOut -= 1
-                continue
-            }
-            if checkedOut < maxConnections {
-                checkedOut += 1
-                noteWait(since: waitedSince)
-                condition.unlock()
-                do {
-                    return try openConnection(file: file, line: line)
-                } catch {
-                    condition.lock()
-                    checkedOut -= 1
-                    condition.signal()
-                    condition.unlock()
-                    throw error
+            var checks = 0
+            let started = Date()
+            let step = state.withLock(waitingUntil: { state in
+                checks += 1
+                return state.closed || !state.idle.isEmpty || state.checkedOut < maxConnections
+            }, deadline: deadline) { state, ready -> Checkout in
+                if checks > 1, waitedSince == nil { waitedSince = started }
+                guard ready else {
+                    state.noteWait(since: waitedSince ?? started)
+                    state.timeouts += 1
+                    return .timedOut
                 }
+                if state.closed { return .closed }
+                state.checkedOut += 1
+                state.noteWait(since: waitedSince)
+                if let candidate = state.idle.popLast() { return .reuse(candidate) }
+                return .open
             }
-            if waitedSince == nil { waitedSince = Date() }
-            if Date() >= deadline || !condition.wait(until: deadline), idle.isEmpty, checkedOut >= maxConnections {
-                noteWait(since: waitedSince)
-                timeouts += 1
-                condition.unlock()
+            switch step {
+            case .closed:
+                throw DatabaseError(.poolClosed, message: "the connection pool is closed", file: file, line: line)
+            case .timedOut:
                 throw DatabaseError(
                     .poolTimeout,
                     message: "no database connection became free within \(acquireTimeout) s (all \(maxConnections) in use)",
                     file: file, line: line)
+            case .reuse(let candidate):
+                if isUsable(candidate) { return candidate.connection }
+                candidate.connection.close()
+                state.withLock { $0.checkedOut -= 1 }
+            case .open:
+                do {
+                    return try openConnection(file: file, line: line)
+                } catch {
+                    state.withLock { $0.checkedOut -= 1 }
+                    state.signal()
+                    throw error
+                }
             }
         }
-    }
-
-    /// Called with `condition` held.
-    private func noteWait(since: Date?) {
-        guard let since else { return }
-        waits += 1
-        waitSeconds += Date().timeIntervalSince(since)
     }
 
     /// A new session, with the statement timeout of `limits` so no statement holds a connection for long.
@@ -233,14 +236,14 @@ public final class ConnectionPool: @unchecked Sendable {
             _ = try? connection.execute("ROLLBACK")
             keep = connection.isHealthy && connection.transactionState == .idle
         }
-        condition.lock()
-        checkedOut -= 1
-        keep = keep && !closed
-        if keep {
-            idle.append(IdleConnection(connection: connection, since: ProcessInfo.processInfo.systemUptime))
+        let since = ProcessInfo.processInfo.systemUptime
+        keep = state.withLock { state in
+            state.checkedOut -= 1
+            guard keep && !state.closed else { return false }
+            state.idle.append(IdleConnection(connection: connection, since: since))
+            return true
         }
-        condition.signal()
-        condition.unlock()
+        state.signal()
         if !keep { connection.close() }
     }
 }

@@ -1,5 +1,6 @@
 // EmbeddedPostgres: creates, starts and stops a private PostgreSQL cluster with initdb and pg_ctl.
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ import Darwin
 /// pg_ctl run through `runuser -u postgres --`. If `postgres` cannot reach the folder (a parent it may not
 /// traverse, such as /root), the cluster lives in /var/tmp or /tmp instead, in a folder named after a
 /// hash of the requested path; `log` says so.
-public final class EmbeddedPostgres: @unchecked Sendable {
+public final class EmbeddedPostgres: Sendable {
     public static let superuser = "seta"
     public static let databaseName = "seta"
 
@@ -28,10 +29,13 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     private let limits: DatabaseLimits
     private let log: @Sendable (String) -> Void
 
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var resolvedDirectory: URL?
-    private var currentPort: Int?
+    private struct State {
+        var resolvedDirectory: URL?
+        var currentPort: Int?
+    }
+
+    /// Held for the whole of `start` and `stop`, so two of them never interleave.
+    private let state = Mutex(State())
 
     /// `serverSettings` are extra `-c name=value` options for the server (tests turn fsync off with them).
     public init(
@@ -48,16 +52,12 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     /// The folder really used (differs from `requestedDirectory` after the root fallback); nil before `start`.
     public var directory: URL? {
-        lock.lock()
-        defer { lock.unlock() }
-        return resolvedDirectory
+        state.withLock { $0.resolvedDirectory }
     }
 
     /// The port of the running server; nil before `start`.
     public var port: Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        return currentPort
+        state.withLock { $0.currentPort }
     }
 
     /// A conninfo URL for a database of the running cluster.
@@ -74,11 +74,13 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     /// Creates the cluster on first use, starts it (or adopts the server already running in the folder),
     /// creates the `seta` database if missing and returns its conninfo URL.
     public func start() throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
+        try state.withLock { state in try start(&state) }
+    }
+
+    private func start(_ state: inout State) throws -> String {
         let binaries = try EmbeddedPostgres.locateBinaries()
         let root = try prepareRoot()
-        resolvedDirectory = root
+        state.resolvedDirectory = root
         let dataDirectory = root.appendingPathComponent("pgdata")
         if !FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) {
             try initialize(dataDirectory, binaries: binaries)
@@ -89,9 +91,9 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             port = running.port
             log("PostgreSQL is already running in \(dataDirectory.path) (pid \(running.pid), port \(port)): reusing it")
         } else {
-            port = try startServer(dataDirectory, root: root, binaries: binaries)
+            port = try startServer(dataDirectory, root: root, binaries: binaries, rememberedPort: state.currentPort)
         }
-        currentPort = port
+        state.currentPort = port
         try? String(port).write(to: root.appendingPathComponent("port"), atomically: true, encoding: .utf8)
         try createDatabaseIfMissing(port: port)
         return EmbeddedPostgres.conninfo(port: port, database: EmbeddedPostgres.databaseName)
@@ -100,8 +102,10 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     /// Stops the server (`pg_ctl stop -m fast`: open sessions are disconnected, nothing is lost).
     /// Does nothing when it is not running. The port is kept, so a later `start` reuses it when free.
     public func stop() throws {
-        lock.lock()
-        defer { lock.unlock() }
+        try state.withLock { state in try stop(resolvedDirectory: state.resolvedDirectory) }
+    }
+
+    private func stop(resolvedDirectory: URL?) throws {
         guard let root = resolvedDirectory ?? (try? reachableRoot()) else { return }
         let dataDirectory = root.appendingPathComponent("pgdata")
         guard runningServer(dataDirectory) != nil else { return }
@@ -227,7 +231,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
     }
 
-    private func startServer(_ dataDirectory: URL, root: URL, binaries: URL) throws -> Int {
+    private func startServer(_ dataDirectory: URL, root: URL, binaries: URL, rememberedPort: Int?) throws -> Int {
         let pidFile = dataDirectory.appendingPathComponent("postmaster.pid")
         if FileManager.default.fileExists(atPath: pidFile.path) {
             // runningServer said no server owns it: a crash or a kill left it behind.
@@ -236,7 +240,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
         let socketFolder = try socketDirectory(root)
         let logFile = root.appendingPathComponent("postgres.log")
-        let remembered = currentPort ?? (try? String(contentsOf: root.appendingPathComponent("port"), encoding: .utf8))
+        let remembered = rememberedPort ?? (try? String(contentsOf: root.appendingPathComponent("port"), encoding: .utf8))
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         var candidates: [Int] = []
         if let remembered, EmbeddedPostgres.isPortFree(remembered) { candidates.append(remembered) }

@@ -75,84 +75,21 @@ public enum CSVReader {
 
     /// Every record, the header included, without checking column counts.
     public static func records(_ text: String) throws(CSVError) -> [CSVRecord] {
-        var bytes = Array(text.utf8)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        var scanner = CSVScanner(Array(text.utf8))
         var result: [CSVRecord] = []
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var line = 1            // the line the cursor is on
-        var recordLine = 1      // the line the current record started on
-        var index = 0
-        var fieldWasQuoted = false
-        var atFieldStart = true
-
-        func endField() {
-            fields.append(String(decoding: field, as: UTF8.self))
-            field.removeAll(keepingCapacity: true)
-            fieldWasQuoted = false
-            atFieldStart = true
-        }
-        func endRecord() {
-            endField()
-            result.append(CSVRecord(line: recordLine, fields: fields))
-            fields.removeAll(keepingCapacity: true)
-        }
-
-        while index < bytes.count {
-            let byte = bytes[index]
-            if atFieldStart && byte == quote {
-                // Quoted field: read to the closing quote, `""` being one quote.
-                let startLine = line
-                index += 1
-                var closed = false
-                while index < bytes.count {
-                    let inner = bytes[index]
-                    if inner == quote {
-                        if index + 1 < bytes.count && bytes[index + 1] == quote {
-                            field.append(quote)
-                            index += 2
-                            continue
-                        }
-                        closed = true
-                        index += 1
-                        break
-                    }
-                    if inner == lf { line += 1 }
-                    field.append(inner)
-                    index += 1
-                }
-                guard closed else {
-                    throw CSVError(line: startLine, field: nil, message: "comilla sin cerrar: el campo empieza en la línea \(startLine) y no termina")
-                }
-                fieldWasQuoted = true
-                atFieldStart = false
-                if index < bytes.count, bytes[index] != comma, bytes[index] != cr, bytes[index] != lf {
-                    throw CSVError(line: line, message: "texto después de la comilla de cierre de un campo")
-                }
-                continue
+        while true {
+            let line = scanner.line
+            guard let outcome = scanner.next() else { break }
+            switch outcome {
+            case .ok:
+                result.append(CSVRecord(line: line, fields: scanner.fields))
+            case .unterminatedQuote(let startLine):
+                throw CSVError(line: startLine, field: nil, message: "comilla sin cerrar: el campo empieza en la línea \(startLine) y no termina")
+            case .malformed(.textAfterClosingQuote, let at):
+                throw CSVError(line: at, message: "texto después de la comilla de cierre de un campo")
+            case .malformed(.quoteInUnquotedField, let at):
+                throw CSVError(line: at, message: "comilla dentro de un campo sin comillas (un campo con comillas debe ir entero entre comillas)")
             }
-            switch byte {
-            case comma:
-                endField()
-                index += 1
-            case cr, lf:
-                endRecord()
-                index += (byte == cr && index + 1 < bytes.count && bytes[index + 1] == lf) ? 2 : 1
-                line += 1
-                recordLine = line
-            case quote:
-                throw CSVError(line: line, message: "comilla dentro de un campo sin comillas (un campo con comillas debe ir entero entre comillas)")
-            default:
-                field.append(byte)
-                atFieldStart = false
-                index += 1
-            }
-        }
-        // The last record when the text does not end with a line break.
-        if !field.isEmpty || !fields.isEmpty || fieldWasQuoted {
-            endRecord()
         }
         // Trailing blank lines are not records.
         while let last = result.last, last.fields == [""] { result.removeLast() }

@@ -4,11 +4,12 @@
 import Glibc
 #endif
 import Foundation
+import SetaSync
 
 /// The hand-over point between the worker producing a response and the event loop writing it.
 /// Only the loop touches the socket; a worker appends and, for streams, waits while more than the
 /// high-water mark is unsent, so a large export never sits in memory whole.
-final class ConnectionOutput: @unchecked Sendable {
+final class ConnectionOutput: Sendable {
     enum SendResult {
         case drained
         /// The socket buffer is full; wait for EPOLLOUT.
@@ -16,12 +17,15 @@ final class ConnectionOutput: @unchecked Sendable {
         case failed(errno: Int32)
     }
 
-    private let condition = NSCondition()
-    private var chunks: [[UInt8]] = []
-    private var firstChunkOffset = 0
-    private var unsent = 0
-    private var closed = false
-    private var wakeRequested = false
+    private struct State {
+        var chunks: [[UInt8]] = []
+        var firstChunkOffset = 0
+        var unsent = 0
+        var closed = false
+        var wakeRequested = false
+    }
+
+    private let state = ConditionLock(State())
     private let highWaterMark: Int
     private let lowWaterMark: Int
     /// Asks the event loop to send; called without the lock held, at most once per drain.
@@ -34,87 +38,80 @@ final class ConnectionOutput: @unchecked Sendable {
     }
 
     var unsentByteCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return unsent
+        state.withLock { $0.unsent }
     }
 
     /// Appends bytes (worker side). With `waitForRoom`, blocks while the unsent bytes are above the
     /// high-water mark. Throws once the connection is closed.
     func enqueue(_ bytes: [UInt8], waitForRoom: Bool) throws {
-        condition.lock()
-        guard !closed else {
-            condition.unlock()
-            throw HTTPServerError.connectionClosed
+        let wake = try state.withLock { state -> Bool in
+            guard !state.closed else { throw HTTPServerError.connectionClosed }
+            if !bytes.isEmpty {
+                state.chunks.append(bytes)
+                state.unsent += bytes.count
+            }
+            defer { state.wakeRequested = true }
+            return !state.wakeRequested
         }
-        if !bytes.isEmpty {
-            chunks.append(bytes)
-            unsent += bytes.count
-        }
-        let wake = !wakeRequested
-        wakeRequested = true
-        condition.unlock()
         if wake { requestSend() }
 
         guard waitForRoom else { return }
-        condition.lock()
-        defer { condition.unlock() }
-        while unsent > highWaterMark && !closed {
-            condition.wait()
-        }
+        let highWaterMark = self.highWaterMark
+        let closed = state.withLock(waitingUntil: { $0.unsent <= highWaterMark || $0.closed }) { state, _ in state.closed }
         if closed { throw HTTPServerError.connectionClosed }
     }
 
     /// Appends bytes from the event loop itself (it sends right after, so no wake-up is needed).
     func enqueueFromLoop(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
-        condition.lock()
-        defer { condition.unlock() }
-        guard !closed else { return }
-        chunks.append(bytes)
-        unsent += bytes.count
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.chunks.append(bytes)
+            state.unsent += bytes.count
+        }
     }
 
     /// Writes as much as the socket takes (event loop side).
     func send(to socket: Int32) -> SendResult {
-        condition.lock()
-        defer { condition.unlock() }
-        wakeRequested = false
-        var progress = false
-        defer {
-            if progress && unsent <= lowWaterMark { condition.broadcast() }
+        let lowWaterMark = self.lowWaterMark
+        let (result, wakeWriter) = state.withLock { state -> (SendResult, Bool) in
+            state.wakeRequested = false
+            var progress = false
+            while !state.chunks.isEmpty {
+                let remaining = state.chunks[0].count - state.firstChunkOffset
+                let offset = state.firstChunkOffset
+                let written = state.chunks[0].withUnsafeBytes { raw in
+                    Glibc.send(socket, raw.baseAddress! + offset, remaining, Int32(MSG_NOSIGNAL))
+                }
+                if written < 0 {
+                    let code = errno
+                    if code == EINTR { continue }
+                    let wake = progress && state.unsent <= lowWaterMark
+                    if code == EAGAIN || code == EWOULDBLOCK { return (.blocked(progress: progress), wake) }
+                    return (.failed(errno: code), wake)
+                }
+                progress = progress || written > 0
+                state.unsent -= written
+                if written == remaining {
+                    state.chunks.removeFirst()
+                    state.firstChunkOffset = 0
+                } else {
+                    state.firstChunkOffset += written
+                }
+            }
+            return (.drained, progress && state.unsent <= lowWaterMark)
         }
-        while !chunks.isEmpty {
-            let chunk = chunks[0]
-            let remaining = chunk.count - firstChunkOffset
-            let written = chunk.withUnsafeBytes { raw in
-                Glibc.send(socket, raw.baseAddress! + firstChunkOffset, remaining, Int32(MSG_NOSIGNAL))
-            }
-            if written < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { return .blocked(progress: progress) }
-                return .failed(errno: code)
-            }
-            progress = progress || written > 0
-            unsent -= written
-            if written == remaining {
-                chunks.removeFirst()
-                firstChunkOffset = 0
-            } else {
-                firstChunkOffset += written
-            }
-        }
-        return .drained
+        if wakeWriter { state.broadcast() }
+        return result
     }
 
     /// The connection is gone: drop unsent bytes and release a waiting writer (event loop side).
     func close() {
-        condition.lock()
-        closed = true
-        chunks.removeAll()
-        unsent = 0
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { state in
+            state.closed = true
+            state.chunks.removeAll()
+            state.unsent = 0
+        }
+        state.broadcast()
     }
 }

@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 enum HTTPDate {
     private static let cache = Cache()
@@ -24,20 +25,16 @@ enum HTTPDate {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 
-    private final class Cache: @unchecked Sendable {
-        private let lock = NSLock()
-        private var second: time_t = 0
-        private var text = ""
+    /// The text for the current second, formatted once per second whoever asks.
+    private final class Cache: Sendable {
+        private let last = Mutex((second: time_t(0), text: ""))
 
         func current() -> String {
             let now = time(nil)
-            lock.lock()
-            defer { lock.unlock() }
-            if now != second {
-                second = now
-                text = HTTPDate.format(now)
+            return last.withLock { last in
+                if now != last.second { last = (now, HTTPDate.format(now)) }
+                return last.text
             }
-            return text
         }
     }
 }

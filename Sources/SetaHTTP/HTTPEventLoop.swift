@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Foundation
 import Synchronization
+import SetaSync
 
 /// Open connections across every event loop, checked against `maxConnections`.
 final class ConnectionCounter: Sendable {
@@ -38,65 +39,59 @@ enum LoopMessage: Sendable {
 }
 
 /// The loop's inbox: a locked list plus a self-pipe so epoll wakes up when something arrives.
-final class LoopMailbox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [LoopMessage] = []
-    private var wakePending = false
-    private var wakeDescriptor: Int32
+final class LoopMailbox: Sendable {
+    private struct State {
+        var messages: [LoopMessage] = []
+        var wakePending = false
+        var wakeDescriptor: Int32
+    }
+
+    private let state: Mutex<State>
 
     init(wakeDescriptor: Int32) {
-        self.wakeDescriptor = wakeDescriptor
+        state = Mutex(State(wakeDescriptor: wakeDescriptor))
     }
 
     func post(_ message: LoopMessage) {
-        lock.lock()
-        defer { lock.unlock() }
-        messages.append(message)
-        // Written under the lock so `close()` can never leave a worker writing to a reused descriptor.
-        if !wakePending && wakeDescriptor >= 0 {
-            wakePending = true
-            var byte: UInt8 = 1
-            _ = Glibc.write(wakeDescriptor, &byte, 1)
+        state.withLock { state in
+            state.messages.append(message)
+            // Written under the lock so `close()` can never leave a worker writing to a reused descriptor.
+            if !state.wakePending && state.wakeDescriptor >= 0 {
+                state.wakePending = true
+                var byte: UInt8 = 1
+                _ = Glibc.write(state.wakeDescriptor, &byte, 1)
+            }
         }
     }
 
     func drain() -> [LoopMessage] {
-        lock.lock()
-        defer { lock.unlock() }
-        let drained = messages
-        messages.removeAll(keepingCapacity: true)
-        wakePending = false
-        return drained
+        state.withLock { state in
+            let drained = state.messages
+            state.messages.removeAll(keepingCapacity: true)
+            state.wakePending = false
+            return drained
+        }
     }
 
     func close() {
-        lock.lock()
-        defer { lock.unlock() }
-        if wakeDescriptor >= 0 { Glibc.close(wakeDescriptor) }
-        wakeDescriptor = -1
+        state.withLock { state in
+            if state.wakeDescriptor >= 0 { Glibc.close(state.wakeDescriptor) }
+            state.wakeDescriptor = -1
+        }
     }
 }
 
-/// A lock-protected flag read by workers.
-final class SharedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+/// A flag set once and read by workers.
+final class SharedFlag: Sendable {
+    private let value = Atomic(false)
 
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
-    }
+    func set() { value.store(true, ordering: .releasing) }
 }
 
 /// One accepted socket, touched only by the loop thread (its output is shared with one worker).
-final class Connection {
+final class ClientConnection {
     let token: UInt64
     let fd: Int32
     let address: String
@@ -122,9 +117,10 @@ final class Connection {
     }
 }
 
-/// Unchecked Sendable: the only members other threads touch are the mailbox, the shared flag, the
-/// worker pool and the connection counter (each locks itself) and `listenerClosed` (under `stateLock`);
-/// everything else is read and written on the loop thread alone, started by `start()`.
+/// Unchecked Sendable, and the proof: the members other threads touch are all `let`s of Sendable types
+/// (the mailbox, the shared flag, the worker pool, the connection counter, `listenerClosed`, the
+/// configuration and handlers); every `var` (marked "Loop-thread state") is read and written only by
+/// the loop thread that `start()` runs, and by `init`/`closeUnstarted()` before that thread exists.
 final class HTTPEventLoop: @unchecked Sendable {
     typealias Instant = ContinuousClock.Instant
 
@@ -150,7 +146,7 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     // Loop-thread state.
     private var listener: Int32
-    private var connections: [UInt64: Connection] = [:]
+    private var connections: [UInt64: ClientConnection] = [:]
     private var nextToken: UInt64 = 2
     private var lingeringRejections = 0
     private var acceptPausedUntil: Instant?
@@ -158,8 +154,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     private let readBuffer: UnsafeMutableRawBufferPointer
 
     // Shared with other threads.
-    private let stateLock = NSCondition()
-    private var listenerClosed = false
+    private let listenerClosed = ConditionLock(false)
 
     init(configuration: HTTPServerConfiguration, listener: Int32, name: String, pool: WorkerPool,
          connectionCounter: ConnectionCounter, handler: @escaping HTTPHandler,
@@ -223,12 +218,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     /// Waits (briefly) until the loop has closed its listening socket, so a caller can rely on new
     /// connections being refused once every loop's is closed.
     func waitUntilListenerClosed() {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        let limit = Date().addingTimeInterval(2)
-        while !listenerClosed {
-            if !stateLock.wait(until: limit) { break }
-        }
+        listenerClosed.withLock(waitingUntil: { $0 }, deadline: Date().addingTimeInterval(2)) { _, _ in }
     }
 
     // MARK: - Loop
@@ -337,7 +327,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     }
 
     @discardableResult
-    private func register(_ fd: Int32, address: String, countsTowardLimit: Bool) -> Connection? {
+    private func register(_ fd: Int32, address: String, countsTowardLimit: Bool) -> ClientConnection? {
         let token = nextToken
         nextToken += 1
         let mailbox = self.mailbox
@@ -351,7 +341,7 @@ final class HTTPEventLoop: @unchecked Sendable {
             Glibc.close(fd)
             return nil
         }
-        let connection = Connection(
+        let connection = ClientConnection(
             token: token, fd: fd, address: address,
             machine: HTTPConnectionStateMachine(configuration: configuration, now: .now,
                                                 asksBodyPermission: bodyPermission != nil),
@@ -381,7 +371,7 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     // MARK: - Connections
 
-    private func handle(_ events: UInt32, on connection: Connection) {
+    private func handle(_ events: UInt32, on connection: ClientConnection) {
         if events & EventPoll.error != 0 {
             close(connection)
             return
@@ -405,7 +395,7 @@ final class HTTPEventLoop: @unchecked Sendable {
         updateInterest(connection, dropUnwantedRead: unwantedInput)
     }
 
-    private func readFrom(_ connection: Connection) {
+    private func readFrom(_ connection: ClientConnection) {
         // Bounded per wake-up for fairness; level-triggered epoll reports the rest next time.
         for _ in 0..<8 {
             let count = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
@@ -428,7 +418,7 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     /// Performs the machine's actions and the ones they lead to. Iterative, not recursive: an inline
     /// response flushed at once lets the next pipelined request be dispatched, and so on.
-    private func perform(_ actions: [HTTPConnectionStateMachine.Action], on connection: Connection) {
+    private func perform(_ actions: [HTTPConnectionStateMachine.Action], on connection: ClientConnection) {
         var pending = actions[...]
         while let action = pending.popFirst() {
             guard isOpen(connection) else { return }
@@ -471,7 +461,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     /// Answers on the loop when the inline handler can; otherwise queues the request for a worker.
     /// Returns the actions that follow an answer already flushed.
     private func dispatch(_ request: HTTPRequest, keepAlive: Bool,
-                          on connection: Connection) -> [HTTPConnectionStateMachine.Action] {
+                          on connection: ClientConnection) -> [HTTPConnectionStateMachine.Action] {
         var request = request
         request.remoteAddress = connection.address
         let shuttingDown = shutdownDeadline != nil
@@ -500,7 +490,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     }
 
     /// Asks the application (on a worker: it may look up credentials) whether the body may be read.
-    private func askPermission(_ head: HTTPRequest, on connection: Connection) -> [HTTPConnectionStateMachine.Action] {
+    private func askPermission(_ head: HTTPRequest, on connection: ClientConnection) -> [HTTPConnectionStateMachine.Action] {
         guard let bodyPermission else { return connection.machine.permissionGranted(now: .now) }
         var head = head
         head.remoteAddress = connection.address
@@ -513,7 +503,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     }
 
     /// The worker queue is full: 503 and close.
-    private func overloaded(_ connection: Connection, method: String, requestId header: String?) -> [HTTPConnectionStateMachine.Action] {
+    private func overloaded(_ connection: ClientConnection, method: String, requestId header: String?) -> [HTTPConnectionStateMachine.Action] {
         let reason = "The server is overloaded; try again shortly."
         let requestId = HTTPRequestID.echoing(header)
         report(HTTPErrorResponseEvent(status: 503, reason: reason, requestId: requestId, method: method,
@@ -527,17 +517,17 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     /// Open means still in the table: the state machine may already be `.closed` with the
     /// `.close` action not yet performed.
-    private func isOpen(_ connection: Connection) -> Bool {
+    private func isOpen(_ connection: ClientConnection) -> Bool {
         connections[connection.token] != nil
     }
 
-    private func sendOutput(_ connection: Connection) {
+    private func sendOutput(_ connection: ClientConnection) {
         guard isOpen(connection) else { return }
         perform(flush(connection), on: connection)
     }
 
     /// Writes what the socket takes; once a response is out, returns what the machine does next.
-    private func flush(_ connection: Connection) -> [HTTPConnectionStateMachine.Action] {
+    private func flush(_ connection: ClientConnection) -> [HTTPConnectionStateMachine.Action] {
         guard isOpen(connection) else { return [] }
         switch connection.output.send(to: connection.fd) {
         case .failed:
@@ -559,7 +549,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     /// Registers what the connection waits for. A connection that stops wanting input (a worker is
     /// answering) keeps its read interest until input actually arrives (`dropUnwantedRead`): most
     /// requests are not pipelined, and this saves two `epoll_ctl` per request handed to a worker.
-    private func updateInterest(_ connection: Connection, dropUnwantedRead: Bool = false) {
+    private func updateInterest(_ connection: ClientConnection, dropUnwantedRead: Bool = false) {
         guard isOpen(connection), !connection.machine.isClosed else { return }
         var events: UInt32 = 0
         let readInterest = EventPoll.readable | EventPoll.peerHalfClosed
@@ -590,7 +580,7 @@ final class HTTPEventLoop: @unchecked Sendable {
         }
     }
 
-    private func close(_ connection: Connection) {
+    private func close(_ connection: ClientConnection) {
         guard connections.removeValue(forKey: connection.token) != nil else { return }
         connection.machine.closedExternally()
         poll.remove(connection.fd)
@@ -622,9 +612,7 @@ final class HTTPEventLoop: @unchecked Sendable {
             Glibc.close(listener)
             listener = -1
         }
-        stateLock.lock()
-        listenerClosed = true
-        stateLock.broadcast()
-        stateLock.unlock()
+        listenerClosed.withLock { $0 = true }
+        listenerClosed.broadcast()
     }
 }

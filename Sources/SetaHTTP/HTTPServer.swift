@@ -4,6 +4,8 @@
 import Glibc
 #endif
 import Foundation
+import SetaSync
+import Synchronization
 
 /// Produces the response for a request. Runs on a worker thread and may block (database calls).
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
@@ -22,7 +24,7 @@ public typealias HTTPBodyPermission = @Sendable (HTTPRequest) -> HTTPResponse?
 /// connection), Content-Length and chunked bodies, `Expect: 100-continue`, streaming responses, every
 /// limit from `HTTPServerConfiguration`, and a graceful shutdown. Malformed requests get a
 /// problem+json 4xx/5xx with `Connection: close`.
-public final class HTTPServer: @unchecked Sendable {
+public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
     private let handler: HTTPHandler
     private let inlineHandler: HTTPInlineHandler?
@@ -32,12 +34,15 @@ public final class HTTPServer: @unchecked Sendable {
         case created, running, stopping, stopped
     }
 
-    private let condition = NSCondition()
-    private var lifecycle = Lifecycle.created
-    private var boundPort = 0
-    private var loops: [HTTPEventLoop] = []
-    private var runningLoops = 0
-    private var pool: WorkerPool?
+    private struct State {
+        var lifecycle = Lifecycle.created
+        var boundPort = 0
+        var loops: [HTTPEventLoop] = []
+        var runningLoops = 0
+        var pool: WorkerPool?
+    }
+
+    private let state = ConditionLock(State())
     private let connectionCounter = ConnectionCounter()
 
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler,
@@ -50,9 +55,11 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Binds (port 0 picks a free port) and starts the event loops and the workers.
     public func start() throws {
-        condition.lock()
-        defer { condition.unlock() }
-        guard lifecycle == .created else { throw HTTPServerError.notStartable }
+        try state.withLock { state in try start(&state) }
+    }
+
+    private func start(_ state: inout State) throws {
+        guard state.lifecycle == .created else { throw HTTPServerError.notStartable }
         let loopCount = max(1, configuration.eventLoopCount)
         // One listening socket per loop on the same port: the kernel spreads connections evenly, and
         // no loop wakes for another's accept.
@@ -97,19 +104,17 @@ public final class HTTPServer: @unchecked Sendable {
                 throw error
             }
         }
-        boundPort = Socket.localPort(listeners[0])
-        self.loops = loops
-        self.pool = pool
-        runningLoops = loops.count
-        lifecycle = .running
+        state.boundPort = Socket.localPort(listeners[0])
+        state.loops = loops
+        state.pool = pool
+        state.runningLoops = loops.count
+        state.lifecycle = .running
         for loop in loops { loop.start() }
     }
 
     /// The port actually listened on (0 before `start()`).
     public var port: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return boundPort
+        state.withLock { $0.boundPort }
     }
 
     /// Connections currently open (those answered 503 for being over the limit are not counted).
@@ -121,30 +126,26 @@ public final class HTTPServer: @unchecked Sendable {
     /// lets requests in flight finish for up to `shutdownGracePeriod`, then closes everything.
     /// Returns without waiting for that; see `waitUntilStopped()`. Idempotent.
     public func shutdown() {
-        condition.lock()
-        switch lifecycle {
-        case .created:
-            lifecycle = .stopped
-            condition.broadcast()
-            condition.unlock()
-        case .running:
-            lifecycle = .stopping
-            let loops = self.loops
-            condition.unlock()
-            for loop in loops { loop.requestShutdown() }
-            for loop in loops { loop.waitUntilListenerClosed() }
-        case .stopping, .stopped:
-            condition.unlock()
+        let loops = state.withLock { state -> [HTTPEventLoop] in
+            switch state.lifecycle {
+            case .created:
+                state.lifecycle = .stopped
+                return []
+            case .running:
+                state.lifecycle = .stopping
+                return state.loops
+            case .stopping, .stopped:
+                return []
+            }
         }
+        state.broadcast()
+        for loop in loops { loop.requestShutdown() }
+        for loop in loops { loop.waitUntilListenerClosed() }
     }
 
     /// Blocks until the server has stopped after `shutdown()` (returns at once if never started).
     public func waitUntilStopped() {
-        condition.lock()
-        defer { condition.unlock() }
-        while lifecycle == .running || lifecycle == .stopping {
-            condition.wait()
-        }
+        state.withLock(waitingUntil: { $0.lifecycle != .running && $0.lifecycle != .stopping }) { _, _ in }
     }
 
     /// Calls `shutdown()` when the process gets one of `signals` (their previous handlers are replaced).
@@ -155,15 +156,16 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Called by each loop as it ends; the last one stops the workers and the server.
     private func loopStopped() {
-        condition.lock()
-        defer { condition.unlock() }
-        runningLoops -= 1
-        guard runningLoops == 0 else { return }
-        pool?.stop()
-        pool = nil
-        lifecycle = .stopped
-        loops = []
-        condition.broadcast()
+        let stopped = state.withLock { state -> Bool in
+            state.runningLoops -= 1
+            guard state.runningLoops == 0 else { return false }
+            state.pool?.stop()
+            state.pool = nil
+            state.lifecycle = .stopped
+            state.loops = []
+            return true
+        }
+        if stopped { state.broadcast() }
     }
 }
 
@@ -171,8 +173,7 @@ public final class HTTPServer: @unchecked Sendable {
 /// watcher thread calls `shutdown()`. (A DispatchSource would need the signal blocked in every
 /// thread, which the loop and worker threads, already running, do not do.)
 private enum ShutdownSignals {
-    private final class Registry: @unchecked Sendable {
-        let lock = NSLock()
+    private struct Registry {
         var servers: [WeakServer] = []
         var installed: Set<Int32> = []
         var watcherStarted = false
@@ -182,18 +183,20 @@ private enum ShutdownSignals {
         weak var server: HTTPServer?
     }
 
-    private static let registry = Registry()
+    private static let registry = Mutex(Registry())
 
     static func register(_ server: HTTPServer, for signals: [Int32]) {
-        registry.lock.lock()
-        defer { registry.lock.unlock() }
+        registry.withLock { registry in register(server, for: signals, in: &registry) }
+    }
+
+    private static func register(_ server: HTTPServer, for signals: [Int32], in registry: inout Registry) {
         registry.servers.append(WeakServer(server: server))
         if !registry.watcherStarted {
             var descriptors: [Int32] = [-1, -1]
             guard pipe(&descriptors) == 0 else { return }
             _ = fcntl(descriptors[0], F_SETFD, FD_CLOEXEC)
             _ = fcntl(descriptors[1], F_SETFD, FD_CLOEXEC)
-            signalPipeWriteDescriptor = descriptors[1]
+            signalPipeWriteDescriptor.store(descriptors[1], ordering: .releasing)
             registry.watcherStarted = true
             let readDescriptor = descriptors[0]
             let thread = Thread { watch(readDescriptor) }
@@ -212,18 +215,17 @@ private enum ShutdownSignals {
             let count = read(descriptor, &byte, 1)
             if count < 0 && errno == EINTR { continue }
             guard count == 1 else { return }
-            registry.lock.lock()
-            let servers = registry.servers.compactMap(\.server)
-            registry.lock.unlock()
+            let servers = registry.withLock { $0.servers.compactMap(\.server) }
             for server in servers { server.shutdown() }
         }
     }
 }
 
-/// Set once before any handler is installed, then only read (from the signal handler).
-nonisolated(unsafe) private var signalPipeWriteDescriptor: Int32 = -1
+/// Set once before any handler is installed, then only read (from the signal handler: an atomic load
+/// is lock-free, so async-signal-safe).
+private let signalPipeWriteDescriptor = Atomic<Int32>(-1)
 
 private func forwardSignalToPipe(_ number: Int32) {
     var byte = UInt8(truncatingIfNeeded: number)
-    _ = write(signalPipeWriteDescriptor, &byte, 1)
+    _ = write(signalPipeWriteDescriptor.load(ordering: .acquiring), &byte, 1)
 }

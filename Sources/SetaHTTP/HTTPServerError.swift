@@ -7,8 +7,6 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
     case systemCall(String, errno: Int32)
     /// `start()` was called on a server that is running or has been shut down.
     case notStartable
-    /// epoll could not be loaded from the C library (not Linux?).
-    case eventPollingUnavailable
     /// A streamed body was written after its connection closed (client gone, write timeout, shutdown).
     case connectionClosed
     /// A streamed body writer was used after its stream closure returned.
@@ -19,7 +17,6 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
         case .invalidAddress(let host): return "cannot listen on host '\(host)'"
         case .systemCall(let call, let code): return "\(call) failed: errno \(code)"
         case .notStartable: return "the server was already started or has been shut down"
-        case .eventPollingUnavailable: return "epoll is not available in this C library"
         case .connectionClosed: return "the connection is closed"
         case .streamFinished: return "the response stream has already finished"
         }

@@ -1,5 +1,6 @@
 // Where the CLI's database comes from: DATABASE_URL, or the private embedded PostgreSQL of the project.
 import Foundation
+import Synchronization
 import SetaAPI
 import SetaDatabase
 
@@ -44,9 +45,8 @@ final class DatabaseHandle {
     }
 }
 
-final class AdoptionFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    func set() { lock.lock(); flag = true; lock.unlock() }
-    var value: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+final class AdoptionFlag: Sendable {
+    private let flag = Atomic(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var value: Bool { flag.load(ordering: .acquiring) }
 }

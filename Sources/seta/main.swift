@@ -104,7 +104,6 @@ func serve(_ a: Arguments) throws {
     let servePool = ConnectionPool(conninfo: handle.conninfo, acquireTimeout: 2,
                                    limits: DatabaseLimits(statementTimeoutMilliseconds: 15_000,
                                                           sessionSettings: ["jit": "off", "work_mem": "32MB"]))
-    let app = SetaApp(pool: servePool)
     // One row whatever the number of migrations, and text built once (the versions are integers parsed
     // from file names, so writing them into the SQL is safe): /readyz runs this on every call.
     let readiness = SQL(unsafe: "SELECT \(shipped.count) - count(*)::int FROM schema_migrations WHERE version IN ("
@@ -113,7 +112,7 @@ func serve(_ a: Arguments) throws {
     // needs to prove the database answers: a `SELECT 1`, like any pooler's health check, sent with the
     // simple protocol (one message; a constant text, no parameters), as pgbench sends its own.
     let migrationsCurrent = Mutex(false)
-    app.pendingMigrations = {
+    let pendingMigrations: @Sendable () throws -> [String] = {
         if migrationsCurrent.withLock({ $0 }) {
             try servePool.withConnection { conn in try conn.executeScript(unsafe: "SELECT 1") }
             return []
@@ -128,13 +127,17 @@ func serve(_ a: Arguments) throws {
         })
         return shipped.filter { !applied.contains($0.version) }.map(\.name)
     }
+    // The server is built from the app's handlers, so /metrics reaches it through a slot filled just after.
+    let serverForMetrics = Mutex<HTTPServer?>(nil)
+    let app = SetaApp(pool: servePool, pendingMigrations: pendingMigrations,
+                      openConnections: { serverForMetrics.withLock { $0?.openConnectionCount } ?? 0 })
     // The HTTP layer's own error answers are logged and counted like the application's.
     http.errorResponseObserver = { app.recordServerError($0) }
     // /healthz, /metrics, /v1/version and 404s answer on the event loop; the rest on the workers.
     // 100-continue waits for the route and the token to be checked.
     let server = HTTPServer(configuration: http, handler: { app.handle($0) },
                             inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
-    app.openConnections = { server.openConnectionCount }
+    serverForMetrics.withLock { $0 = server }
     try server.start()
     server.shutdownOnSignals()
     log.event("info", "listening", ["address": "http://\(http.host):\(server.port)", "version": SetaVersion.current,

@@ -18,7 +18,7 @@ struct BodyPermissionTests {
 
     @Test("a body for a route that needs a token gets 401 at once, without 100 Continue, when the token is missing or unknown")
     func bodyWithoutValidTokenIsRefusedBeforeItIsSent() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .socket)
         let unknown = "Bearer seta_" + String(repeating: "0", count: 64)
         for authorization in [nil, unknown] {
             let response = try headOnly(h, path: "/v1/reports/gap-2020-f1/05001/2021-05", authorization: authorization)
@@ -31,7 +31,7 @@ struct BodyPermissionTests {
 
     @Test("a body for a route that does not exist gets 404 at once, without 100 Continue")
     func bodyForUnknownRouteIsRefusedBeforeItIsSent() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .socket)
         let response = try headOnly(h, path: "/v1/nothing-here", authorization: "Bearer \(h.centralToken)")
         #expect(response.status == 404)
         #expect(response.header("Connection") == "close")
@@ -39,7 +39,7 @@ struct BodyPermissionTests {
 
     @Test("a body for a known route with a valid token is let in")
     func bodyWithValidTokenIsLetIn() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .socket)
         let head = HTTPRequest(method: "PUT", target: "/v1/reports/gap-2020-f1/05001/2021-05",
                                headers: ["Host": "x", "Authorization": "Bearer \(h.centralToken)", "Expect": "100-continue"])
         #expect(h.app.mayReadBody(head) == nil)
@@ -47,7 +47,7 @@ struct BodyPermissionTests {
 
     @Test("two Authorization headers get 400 problem+json naming the header, on the wire and in process")
     func twoAuthorizationHeadersAreRefused() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .socket)
         let wire = try h.call("GET", "/v1/regions", headers: [("Authorization", "Bearer \(h.centralToken)")])
         #expect(wire.status == 400)
         #expect(wire.header("Content-Type") == "application/problem+json")
@@ -82,7 +82,7 @@ struct RequestLogTests {
     @Test("/healthz answers on the event loop with its body, the caller's X-Request-Id and one log line")
     func healthzIsAnsweredAndLoggedOnce() throws {
         let lines = Lines()
-        let h = try APIHarness(log: Log(write: { lines.add($0) }))
+        let h = try APIHarness(log: Log(write: { lines.add($0) }), transport: .socket)
         let response = try h.call("GET", "/healthz", token: .some(nil), headers: [("X-Request-Id", "health-1")])
         #expect(response.status == 200)
         #expect(response.text == #"{"status":"ok"}"#)
@@ -96,7 +96,7 @@ struct RequestLogTests {
     @Test("a request the HTTP layer refuses carries an X-Request-Id, is logged once with it and is counted")
     func serverRefusalIsLoggedAndCounted() throws {
         let lines = Lines()
-        let h = try APIHarness(log: Log(write: { lines.add($0) }))
+        let h = try APIHarness(log: Log(write: { lines.add($0) }), transport: .socket)
         let raw = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad-1\r\nBad Header: y\r\n\r\n"
         let response = try TestHTTPClient.parse(TestHTTPClient.exchange(port: h.port, bytes: Array(raw.utf8)), method: "GET")
         #expect(response.status == 400)

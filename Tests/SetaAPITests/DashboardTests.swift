@@ -9,7 +9,7 @@ import SetaDomain
 struct DashboardTests {
     /// One harness with the demo loaded, shared by the tests of this suite (loading takes seconds).
     static let shared: APIHarness = {
-        let h = try! APIHarness()
+        let h = try! APIHarness(transport: .socket)
         _ = try! Demo.load(h.database.pool, seed: 7, log: .silent)
         return h
     }()

@@ -30,7 +30,7 @@ struct ExportTests {
 
     /// Demo data with a cut of 2021-Q1; returns the harness and the cut's id.
     static func demoWithCut(label: String = "Corte I trimestre 2021") throws -> (APIHarness, Int) {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .socket)
         _ = try Demo.load(h.database.pool, seed: 3, log: .silent)
         let r = try h.call("POST", "/v1/cuts", json: #"{"plan":"gap-2020-f1","period":"2021-Q1","label":"\#(label)"}"#)
         guard r.status == 201, let id = r.json["id"] as? Int else { throw TestHTTPClient.Failure(description: "cut: \(r.text)") }
@@ -106,7 +106,7 @@ struct ExportTests {
 
     @Test("an unknown or empty locale or lang is a 400 naming the parameter; locale is ignored for a workbook")
     func unknownLocale_IsRefused() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .socket)
         let r = try h.call("GET", "/v1/regions?format=csv&locale=fr-FR")
         #expect(r.status == 400)
         #expect(r.text.contains("locale"))

@@ -6,8 +6,7 @@ import Testing
 extension APIHarness {
     /// Posts a CSV body (as bytes, so tests can send invalid UTF-8).
     func upload(_ path: String, bytes: [UInt8], contentType: String = "text/csv; charset=utf-8", token: String? = nil) throws -> TestResponse {
-        try TestHTTPClient.send(port: port, method: "POST", path: path,
-                                headers: [("Authorization", "Bearer \(token ?? centralToken)"), ("Content-Type", contentType)], body: bytes)
+        try raw("POST", path, headers: [("Authorization", "Bearer \(token ?? centralToken)"), ("Content-Type", contentType)], body: bytes)
     }
 
     func upload(_ path: String, csv: String, token: String? = nil) throws -> TestResponse {

@@ -41,7 +41,7 @@ extension APIHarness {
     func send(_ method: String, _ path: String, body: String, contentType: String, token: String?? = .none) throws -> TestResponse {
         var headers = [("Content-Type", contentType)]
         if let t = token ?? centralToken { headers.append(("Authorization", "Bearer \(t)")) }
-        return try TestHTTPClient.send(port: port, method: method, path: path, headers: headers, body: Array(body.utf8))
+        return try raw(method, path, headers: headers, body: Array(body.utf8))
     }
 
     /// A report body from (code, status) pairs.

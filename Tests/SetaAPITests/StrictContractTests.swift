@@ -47,6 +47,8 @@ enum OpenAPIDocument {
     }
 }
 
+/// In process: these are routing and validation answers, so no socket is needed. Tests that are refused
+/// (nothing written) share one database; the others copy their own.
 @Suite("Strict contract")
 struct StrictContractTests {
     /// Refused as not declared, as opposed to refused for its value or by the handler.
@@ -56,7 +58,7 @@ struct StrictContractTests {
 
     @Test("every query parameter openapi.yaml declares is accepted, and an undeclared one refused, on every operation")
     func everyOperationAcceptsWhatItDeclares() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .inProcess)
         let doc = try OpenAPIDocument.load()
         let paths = try #require(doc["paths"] as? [String: Any])
         var operations = 0
@@ -91,7 +93,7 @@ struct StrictContractTests {
 
     @Test("a misspelled, repeated or empty query parameter is a 400 naming it, never someone else's answer")
     func typosAreRefused() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let cases: [(String, String)] = [
             ("/v1/entities?name=suan", "name"),
             ("/v1/entities/05001/progress?plan=gap-2020-f1&asof=2021-01", "asof"),
@@ -116,7 +118,7 @@ struct StrictContractTests {
 
     @Test("a JSON key given twice is a 400 naming it, and nothing is written")
     func duplicateKeysAreRefused() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let before = try h.rowCount("regions")
         let r = try h.call("POST", "/v1/regions", json: #"{"code": "dup", "name": "Una", "name": "Otra"}"#)
         #expect(r.status == 400, "\(r.text)")
@@ -126,7 +128,7 @@ struct StrictContractTests {
 
     @Test("a JSON text holding U+0000 is 422 naming its field, not a database error")
     func nulInTextIsNamed() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let r = try h.call("POST", "/v1/regions", json: #"{"code": "nul", "name": "a\u0000b"}"#)
         #expect(r.status == 422, "\(r.text)")
         #expect(r.fieldErrors == ["name"])
@@ -134,7 +136,7 @@ struct StrictContractTests {
 
     @Test("valid JSON numbers a field cannot hold are 422 naming the field, not 'invalid JSON'")
     func outOfRangeNumbersNameTheirField() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let person = #"{"name": "Número", "role": "advisor", "email": "numero@example.org", "#
         for (number, field) in [("5e-324", "expires_in_days"), ("1E400", "expires_in_days"), ("9223372036854775808", "expires_in_days")] {
             let r = try h.call("POST", "/v1/people/\(h.centralId)/tokens", json: #"{"label": "x", "expires_in_days": \#(number)}"#)
@@ -151,19 +153,19 @@ struct StrictContractTests {
 
     @Test("a JSON body declared in a charset other than UTF-8 is 415")
     func otherCharsetsAreRefused() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .inProcess)
         let body = Array(#"{"code": "cs", "name": "Charset"}"#.utf8)
         for (contentType, status) in [("application/json; charset=utf-16", 415), ("application/json; charset=ISO-8859-1", 415),
                                       ("application/json; charset=UTF-8", 201)] {
-            let r = try TestHTTPClient.send(port: h.port, method: "POST", path: "/v1/regions",
-                                            headers: [("Authorization", "Bearer \(h.centralToken)"), ("Content-Type", contentType)], body: body)
+            let r = try h.raw("POST", "/v1/regions", headers: [("Authorization", "Bearer \(h.centralToken)"), ("Content-Type", contentType)],
+                              body: body)
             #expect(r.status == status, "\(contentType): \(r.text)")
         }
     }
 
     @Test("a CSV upload declared in a charset other than UTF-8 is 415 too")
     func csvCharsetsAreChecked() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let r = try h.send("POST", "/v1/imports/enrollments", body: "plan,entity,from\n", contentType: "text/csv; charset=ISO-8859-1")
         #expect(r.status == 415, "\(r.text)")
         let utf8 = try h.send("POST", "/v1/imports/enrollments", body: "plan,entity,from\n", contentType: "text/csv; charset=utf-8")
@@ -172,16 +174,16 @@ struct StrictContractTests {
 
     @Test("problem titles are in Spanish, like their details")
     func titlesAreSpanish() throws {
-        let h = try APIHarness()
-        #expect(try h.call("GET", "/v1/nada").json["title"] as? String == "No encontrado")
-        #expect(try h.call("GET", "/v1/plans", token: .some(nil)).json["title"] as? String == "No autenticado")
-        #expect(try h.call("GET", "/v1/plans?x=1").json["title"] as? String == "Solicitud incorrecta")
-        #expect(try h.call("DELETE", "/v1/plans").json["title"] as? String == "Método no permitido")
+        let h = APIHarness.sharedReadOnly
+        #expect(try h.call("GET", "/v1/nada").problem().title == "No encontrado")
+        #expect(try h.call("GET", "/v1/plans", token: .some(nil)).problem().title == "No autenticado")
+        #expect(try h.call("GET", "/v1/plans?x=1").problem().title == "Solicitud incorrecta")
+        #expect(try h.call("DELETE", "/v1/plans").problem().title == "Método no permitido")
     }
 
     @Test("advisor ids are integers in the ranking, and the advisors group is in numeric order of id")
     func advisorIdsAreNumbers() throws {
-        let h = try APIHarness()
+        let h = try APIHarness(transport: .inProcess)
         _ = try Demo.load(h.database.pool, seed: 3, log: .silent)
         let ranking = try h.call("GET", "/v1/rankings/advisors?plan=gap-2020-f1&period=2021-06")
         let rows = try #require(ranking.json["items"] as? [[String: Any]])

@@ -91,9 +91,9 @@ struct TimelinessTests {
 
     @Test("the deadline closes at 05:00 UTC of the day after the on-time day")
     func deadlineInstant() {
-        let end = TimelinessRoutes.deadlineEnd(CalendarDayFixture.day(2021, 5, 10))
+        let end = TimelinessStore.deadlineEnd(CalendarDayFixture.day(2021, 5, 10))
         #expect(end == TestClock.date("2021-05-11T05:00:00Z"))
-        let february = TimelinessRoutes.deadlineEnd(CalendarDayFixture.day(2021, 2, 28))
+        let february = TimelinessStore.deadlineEnd(CalendarDayFixture.day(2021, 2, 28))
         #expect(february == TestClock.date("2021-03-01T05:00:00Z"))
     }
 }

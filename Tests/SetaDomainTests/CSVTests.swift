@@ -104,3 +104,26 @@ struct CSVWriterTests {
         #expect(try CSVReader.parse(text, expectedHeader: ["1", "2", "3"]) == rows)
     }
 }
+
+@Suite("CSV scanner")
+struct CSVScannerTests {
+    @Test("a malformed record is reported with its line and the next record is still read")
+    func goesOnAfterAMalformedRecord() {
+        var scanner = CSVScanner(Array("a,b\n1,x\"y\n\"2\"z,3\n4,5\n".utf8))
+        #expect(scanner.next() == .ok)
+        #expect(scanner.fields == ["a", "b"])
+        #expect(scanner.next() == .malformed(.quoteInUnquotedField, line: 2))
+        #expect(scanner.next() == .malformed(.textAfterClosingQuote, line: 3))
+        #expect(scanner.line == 4)
+        #expect(scanner.next() == .ok)
+        #expect(scanner.fields == ["4", "5"])
+        #expect(scanner.next() == nil)
+    }
+
+    @Test("an unterminated quote names the line where the field opened")
+    func unterminatedQuote() {
+        var scanner = CSVScanner(Array("a,b\n1,\"open\nstill open".utf8))
+        #expect(scanner.next() == .ok)
+        #expect(scanner.next() == .unterminatedQuote(line: 2))
+    }
+}

@@ -1,5 +1,6 @@
 // TestPostgres and TestDatabase: one PostgreSQL server per test process, a fresh database per test.
 import Foundation
+import Synchronization
 import SetaDatabase
 
 #if canImport(Glibc)
@@ -38,15 +39,14 @@ public struct TemplateSpec: Sendable {
 }
 
 /// A brand-new database for one test, dropped by `drop()` or when the value goes away.
-public final class TestDatabase: @unchecked Sendable {
+public final class TestDatabase: Sendable {
     public let name: String
     /// Conninfo of this database (same server and credentials as the admin conninfo).
     public let conninfo: String
     /// A pool on this database.
     public let pool: ConnectionPool
 
-    private let lock = NSLock()
-    private var dropped = false
+    private let dropped = Atomic(false)
 
     private init(name: String, conninfo: String, pool: ConnectionPool) {
         self.name = name
@@ -85,11 +85,7 @@ public final class TestDatabase: @unchecked Sendable {
 
     /// Closes the pool and drops the database, disconnecting anyone still on it. Safe to call twice.
     public func drop() {
-        lock.lock()
-        let first = !dropped
-        dropped = true
-        lock.unlock()
-        guard first else { return }
+        guard !dropped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         pool.close()
         do {
             try TestPostgres.adminPool().withConnection {
@@ -118,20 +114,19 @@ public final class TestDatabase: @unchecked Sendable {
 }
 
 /// Templates prepared in this process, by name.
-private final class TemplateRegistry: @unchecked Sendable {
+private final class TemplateRegistry: Sendable {
     static let shared = TemplateRegistry()
 
     // One lock for all templates: preparing one is rare and the simplest order is safest.
-    private let lock = NSLock()
-    private var prepared: [String: Result<String, any Error>] = [:]
+    private let prepared = Mutex<[String: Result<String, any Error>]>([:])
 
     func databaseName(for spec: TemplateSpec, admin: ConnectionPool) throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let known = prepared[spec.name] { return try known.get() }
-        let outcome = Result<String, any Error> { try prepare(spec, admin: admin) }
-        prepared[spec.name] = outcome
-        return try outcome.get()
+        try prepared.withLock { prepared in
+            if let known = prepared[spec.name] { return try known.get() }
+            let outcome = Result<String, any Error> { try prepare(spec, admin: admin) }
+            prepared[spec.name] = outcome
+            return try outcome.get()
+        }
     }
 
     private func prepare(_ spec: TemplateSpec, admin: ConnectionPool) throws -> String {
@@ -155,7 +150,7 @@ private final class TemplateRegistry: @unchecked Sendable {
 }
 
 /// The process-wide server: started on first use, stopped at exit.
-final class TestServer: @unchecked Sendable {
+final class TestServer: Sendable {
     static let shared = TestServer()
 
     struct Admin {
@@ -165,32 +160,33 @@ final class TestServer: @unchecked Sendable {
         let folder: URL?
     }
 
-    private let lock = NSLock()
-    private var state: Result<Admin, any Error>?
-    private var counter = 0
-    private var templates: [String] = []
+    private struct State {
+        var admin: Result<Admin, any Error>?
+        var counter = 0
+        var templates: [String] = []
+    }
+
+    private let state = Mutex(State())
 
     func nextNumber() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        counter += 1
-        return counter
+        state.withLock { state in
+            state.counter += 1
+            return state.counter
+        }
     }
 
     func remember(template: String) {
-        lock.lock()
-        templates.append(template)
-        lock.unlock()
+        state.withLock { $0.templates.append(template) }
     }
 
     func admin() throws -> Admin {
-        lock.lock()
-        defer { lock.unlock() }
-        if let state { return try state.get() }
-        let outcome = Result<Admin, any Error> { try startServer() }
-        state = outcome
-        if case .success = outcome { atexit { TestServer.shared.shutDown() } }
-        return try outcome.get()
+        try state.withLock { state in
+            if let admin = state.admin { return try admin.get() }
+            let outcome = Result<Admin, any Error> { try startServer() }
+            state.admin = outcome
+            if case .success = outcome { atexit { TestServer.shared.shutDown() } }
+            return try outcome.get()
+        }
     }
 
     private static let folderPrefix = "seta-test-postgres-"
@@ -218,10 +214,7 @@ final class TestServer: @unchecked Sendable {
 
     /// Runs at exit: drops our templates on an external server, or stops and deletes the embedded one.
     func shutDown() {
-        lock.lock()
-        let current = try? state?.get()
-        let templates = self.templates
-        lock.unlock()
+        let (current, templates) = state.withLock { (try? $0.admin?.get(), $0.templates) }
         guard let current else { return }
         if current.embedded == nil {
             for template in templates {

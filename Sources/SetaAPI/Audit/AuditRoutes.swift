@@ -26,10 +26,10 @@ enum AuditRoutes {
         if let from = filter.from, let until = filter.until, until <= from {
             throw APIError.badRequest("`to` debe ser posterior a `from`.", field: "to")
         }
-        if let cursor = try KeysetCursor.after(ctx, isKey: { Int64($0) != nil }) { filter.before = Int64(cursor) }
-        let limit = try KeysetCursor.limit(ctx)
+        if let cursor = try PageCursor.key(ctx, isKey: { Int64($0) != nil }) { filter.before = Int64(cursor) }
+        let limit = try PageCursor.limit(ctx)
         let (entries, total) = try ctx.db.withConnection { conn in try AuditStore.page(conn, filter, limit: limit) }
-        let next = entries.count == limit ? entries.last.map { KeysetCursor.encode(String($0.id)) } : nil
+        let next = entries.count == limit ? entries.last.map { PageCursor.encode(key: String($0.id)) } : nil
         return try .json(ListResponse(items: entries, total: total, nextCursor: next))
     }
 

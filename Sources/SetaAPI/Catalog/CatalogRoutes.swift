@@ -88,139 +88,124 @@ struct PlanCorrectionDTO: Codable, Sendable {
 
 enum CatalogRoutes {
     static func register(_ r: inout Router) {
-        r.add("GET", "/v1/plans") { ctx in
-            let plans = try ctx.db.withConnection { conn in
-                try conn.query("""
-                    SELECT p.code, p.name, p.current_version, p.on_time_day,
-                           (SELECT count(*) FROM plan_phases f WHERE f.plan_code = p.code AND f.version = p.current_version) AS phase_count,
-                           (SELECT count(*) FROM plan_milestones m WHERE m.plan_code = p.code AND m.version = p.current_version) AS milestone_count
-                      FROM plans p ORDER BY p.code
-                    """).rows.map { r in
-                    PlanSummary(code: try r.decode("code"), name: try r.decode("name"),
-                                currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"),
-                                phaseCount: try r.decode("phase_count"), milestoneCount: try r.decode("milestone_count"))
-                }
-            }
-            if ctx.wantsTable {
-                return .table(filename: "planes") { sink in
-                    try sink.header(["code", "name", "current_version", "on_time_day", "phase_count", "milestone_count"])
-                    for p in plans {
-                        try sink.row([.text(p.code), .text(p.name), .integer(p.currentVersion), .integer(p.onTimeDay), .integer(p.phaseCount),
-                                  .integer(p.milestoneCount)])
-                    }
-                }
-            }
-            return try .json(ListResponse(items: plans, total: plans.count, nextCursor: nil))
-        }
-
-        r.add("GET", "/v1/plans/{code}") { ctx in
-            let code = ctx.param("code")
-            let requested = try ctx.query("version").map { text -> Int in
-                guard let v = Int(text), v >= 1 else {
-                    throw APIError.badRequest("`version` debe ser un entero positivo.", field: "version")
-                }
-                return v
-            }
-            let dto = try ctx.db.withConnection { conn -> PlanDTO in
-                let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
-                let version = requested ?? plan.currentVersion
-                guard let c = try CatalogStore.catalog(conn, code: code, version: version) else {
-                    throw APIError(status: 404, detail: "El plan «\(code)» no tiene versión \(version).",
-                                   errors: [FieldError(field: "version", message: "Versión inexistente.", found: "\(version)")])
-                }
-                return PlanDTO(c, currentVersion: plan.currentVersion, onTimeDay: plan.onTimeDay, span: plan.span)
-            }
-            return try .json(dto)
-        }
-
-        r.add("GET", "/v1/plans/{code}/versions") { ctx in
-            let code = ctx.param("code")
-            let versions = try ctx.db.withConnection { conn in
-                _ = try CatalogStore.requirePlan(conn, code: code, field: "code")
-                return try CatalogStore.versions(conn, code: code).map {
-                    PlanVersionSummary(version: $0.version, name: $0.name, reason: $0.reason, createdAt: $0.createdAt)
-                }
-            }
-            return try .json(ListResponse(items: versions, total: versions.count, nextCursor: nil))
-        }
-
-        r.add("POST", "/v1/plans") { ctx in
-            try ctx.requireCentral()
-            let body = try ctx.decode(PlanDTO.self)
-            let onTimeDay = body.onTimeDay ?? 10
-            guard (1...28).contains(onTimeDay) else {
-                throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(onTimeDay)")
-            }
-            let plan = body.catalog(version: 1)
-            let span = try Self.span(body.span)
-            try validate(plan)
-            try validateDueDates(plan, span: span)
-            let caller = try ctx.caller
-            let dto = try ctx.db.withTransaction { conn -> PlanDTO in
-                if try CatalogStore.plan(conn, code: plan.code) != nil {
-                    throw APIError.conflict("Ya existe el plan «\(plan.code)».",
-                                            errors: [FieldError(field: "code", message: "Código en uso.", found: plan.code)])
-                }
-                try CatalogStore.create(conn, plan, onTimeDay: onTimeDay, by: caller.personId)
-                try CatalogStore.setSpan(conn, plan: plan.code, span: span)
-                return PlanDTO(plan, currentVersion: 1, onTimeDay: onTimeDay, span: span)
-            }
-            return try .json(dto, status: 201, headers: [("Location", "/v1/plans/\(plan.code)")])
-        }
+        r.add("GET", "/v1/plans", listPlans)
+        r.add("GET", "/v1/plans/{code}", showPlan)
+        r.add("GET", "/v1/plans/{code}/versions", listVersions)
+        r.add("POST", "/v1/plans", createPlan)
 
         // A correction (weights, names, milestones) is a new version; older ones stay readable and cuts keep theirs.
-        r.add("PUT", "/v1/plans/{code}") { ctx in
-            try ctx.requireCentral()
-            let code = ctx.param("code")
-            let body = try ctx.decode(PlanCorrectionDTO.self)
-            if body.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                throw APIError.invalid(field: "reason", "Toda corrección del catálogo necesita un motivo.")
-            }
-            if let d = body.onTimeDay, !(1...28).contains(d) {
-                throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(d)")
-            }
-            let bodySpan = try Self.span(body.span)
-            let caller = try ctx.caller
-            let dto = try ctx.db.withTransaction { conn -> PlanDTO in
-                // The new version's progress is rebuilt at COMMIT (013): longer than a read may take.
-                try conn.execute("SET LOCAL statement_timeout = 0")
-                // Serialize corrections of one plan.
-                let rows = try conn.query("SELECT current_version, on_time_day FROM plans WHERE code = \(code) FOR UPDATE").rows
-                guard let row = rows.first else {
-                    throw APIError(status: 404, detail: "No existe el plan «\(code)».",
-                                   errors: [FieldError(field: "code", message: "Plan desconocido.", found: code)])
+        r.add("PUT", "/v1/plans/{code}", correctPlan)
+    }
+
+    static func listPlans(_ ctx: RequestContext) throws -> APIResponse {
+        let plans = try ctx.db.withConnection { conn in try CatalogStore.summaries(conn) }
+        if ctx.wantsTable {
+            return .table(filename: "planes") { sink in
+                try sink.header(["code", "name", "current_version", "on_time_day", "phase_count", "milestone_count"])
+                for p in plans {
+                    try sink.row([.text(p.code), .text(p.name), .integer(p.currentVersion), .integer(p.onTimeDay), .integer(p.phaseCount),
+                              .integer(p.milestoneCount)])
                 }
-                let current: Int = try row.decode("current_version")
-                let storedDay: Int = try row.decode("on_time_day")
-                let onTimeDay = body.onTimeDay ?? storedDay
-                let next = PlanDTO(code: code, name: body.name, stages: body.stages, phases: body.phases).catalog(version: current + 1)
-                try validate(next)
-                let span = try bodySpan ?? CatalogStore.plan(conn, code: code)?.span
-                try validateDueDates(next, span: span)
-                let previous = try CatalogStore.catalog(conn, code: code, version: current)
-                let kept = Set(next.milestones.map(\.code))
-                let orphaned = try CatalogStore.reportedMilestones(conn, plan: code).subtracting(kept).sorted()
-                if !orphaned.isEmpty {
-                    throw APIError.conflict("No se puede eliminar un hito que tiene reportes: \(orphaned.joined(separator: ", ")).",
-                                            errors: orphaned.map { FieldError(field: "milestones[\($0)]", message: "El hito tiene reportes.", found: $0) })
-                }
-                try CatalogStore.insertVersion(conn, next, reason: body.reason, by: caller.personId)
-                try conn.execute("""
-                    UPDATE plans SET current_version = \(current + 1), name = \(body.name), on_time_day = \(onTimeDay) WHERE code = \(code)
-                    """)
-                try CatalogStore.setSpan(conn, plan: code, span: bodySpan)
-                // Removing the option is allowed: past reports keep their not_applicable (and their
-                // progress); the answer says how many reported values that concerns.
-                let removed = (previous?.milestones ?? []).filter { old in
-                    old.notApplicableAllowed && next.milestone(code: old.code)?.notApplicableAllowed == false
-                }.map(\.code)
-                let counts = try CatalogStore.notApplicableReports(conn, plan: code, codes: removed)
-                var dto = PlanDTO(next, currentVersion: current + 1, onTimeDay: onTimeDay, span: span)
-                dto.notApplicableRemoved = removed.map { PlanDTO.RuleChangeDTO(milestone: $0, notApplicableReports: counts[$0] ?? 0) }
-                return dto
             }
-            return try .json(dto)
         }
+        return try .json(ListResponse(items: plans, total: plans.count, nextCursor: nil))
+    }
+
+    static func showPlan(_ ctx: RequestContext) throws -> APIResponse {
+        let code = ctx.param("code")
+        let requested = try ctx.query("version").map { text -> Int in
+            guard let v = Int(text), v >= 1 else {
+                throw APIError.badRequest("`version` debe ser un entero positivo.", field: "version")
+            }
+            return v
+        }
+        let dto = try ctx.db.withConnection { conn -> PlanDTO in
+            let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
+            let version = requested ?? plan.currentVersion
+            guard let c = try CatalogStore.catalog(conn, code: code, version: version) else {
+                throw APIError(status: 404, detail: "El plan «\(code)» no tiene versión \(version).",
+                               errors: [FieldError(field: "version", message: "Versión inexistente.", found: "\(version)")])
+            }
+            return PlanDTO(c, currentVersion: plan.currentVersion, onTimeDay: plan.onTimeDay, span: plan.span)
+        }
+        return try .json(dto)
+    }
+
+    static func listVersions(_ ctx: RequestContext) throws -> APIResponse {
+        let code = ctx.param("code")
+        let versions = try ctx.db.withConnection { conn in
+            _ = try CatalogStore.requirePlan(conn, code: code, field: "code")
+            return try CatalogStore.versions(conn, code: code).map {
+                PlanVersionSummary(version: $0.version, name: $0.name, reason: $0.reason, createdAt: $0.createdAt)
+            }
+        }
+        return try .json(ListResponse(items: versions, total: versions.count, nextCursor: nil))
+    }
+
+    static func createPlan(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let body = try ctx.decode(PlanDTO.self)
+        let onTimeDay = body.onTimeDay ?? 10
+        guard (1...28).contains(onTimeDay) else {
+            throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(onTimeDay)")
+        }
+        let plan = body.catalog(version: 1)
+        let span = try Self.span(body.span)
+        try validate(plan)
+        try validateDueDates(plan, span: span)
+        let caller = try ctx.caller
+        let dto = try ctx.db.withTransaction { conn -> PlanDTO in
+            if try CatalogStore.plan(conn, code: plan.code) != nil {
+                throw APIError.conflict("Ya existe el plan «\(plan.code)».",
+                                        errors: [FieldError(field: "code", message: "Código en uso.", found: plan.code)])
+            }
+            try CatalogStore.create(conn, plan, onTimeDay: onTimeDay, by: caller.personId)
+            try CatalogStore.setSpan(conn, plan: plan.code, span: span)
+            return PlanDTO(plan, currentVersion: 1, onTimeDay: onTimeDay, span: span)
+        }
+        return try .json(dto, status: 201, headers: [("Location", "/v1/plans/\(plan.code)")])
+    }
+
+    static func correctPlan(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let code = ctx.param("code")
+        let body = try ctx.decode(PlanCorrectionDTO.self)
+        if body.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw APIError.invalid(field: "reason", "Toda corrección del catálogo necesita un motivo.")
+        }
+        if let d = body.onTimeDay, !(1...28).contains(d) {
+            throw APIError.invalid(field: "on_time_day", "Debe estar entre 1 y 28.", found: "\(d)")
+        }
+        let bodySpan = try Self.span(body.span)
+        let caller = try ctx.caller
+        let dto = try ctx.db.withTransaction { conn -> PlanDTO in
+            let (current, storedDay) = try CatalogStore.lockForCorrection(conn, code: code)
+            let onTimeDay = body.onTimeDay ?? storedDay
+            let next = PlanDTO(code: code, name: body.name, stages: body.stages, phases: body.phases).catalog(version: current + 1)
+            try validate(next)
+            let span = try bodySpan ?? CatalogStore.plan(conn, code: code)?.span
+            try validateDueDates(next, span: span)
+            let previous = try CatalogStore.catalog(conn, code: code, version: current)
+            let kept = Set(next.milestones.map(\.code))
+            let orphaned = try CatalogStore.reportedMilestones(conn, plan: code).subtracting(kept).sorted()
+            if !orphaned.isEmpty {
+                throw APIError.conflict("No se puede eliminar un hito que tiene reportes: \(orphaned.joined(separator: ", ")).",
+                                        errors: orphaned.map { FieldError(field: "milestones[\($0)]", message: "El hito tiene reportes.", found: $0) })
+            }
+            try CatalogStore.insertVersion(conn, next, reason: body.reason, by: caller.personId)
+            try CatalogStore.makeCurrent(conn, code: code, version: current + 1, name: body.name, onTimeDay: onTimeDay)
+            try CatalogStore.setSpan(conn, plan: code, span: bodySpan)
+            // Removing the option is allowed: past reports keep their not_applicable (and their
+            // progress); the answer says how many reported values that concerns.
+            let removed = (previous?.milestones ?? []).filter { old in
+                old.notApplicableAllowed && next.milestone(code: old.code)?.notApplicableAllowed == false
+            }.map(\.code)
+            let counts = try CatalogStore.notApplicableReports(conn, plan: code, codes: removed)
+            var dto = PlanDTO(next, currentVersion: current + 1, onTimeDay: onTimeDay, span: span)
+            dto.notApplicableRemoved = removed.map { PlanDTO.RuleChangeDTO(milestone: $0, notApplicableReports: counts[$0] ?? 0) }
+            return dto
+        }
+        return try .json(dto)
     }
 
     /// A span as sent: both months, in order.

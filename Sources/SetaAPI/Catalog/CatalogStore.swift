@@ -1,5 +1,6 @@
 // SQL of the catalog: plans (planes) and their immutable versions of stages, phases and milestones.
 import Foundation
+import Synchronization
 import SetaDatabase
 import SetaDomain
 
@@ -23,11 +24,14 @@ enum CatalogStore {
 
     /// The plan row, or a 404 naming it.
     static func requirePlan(_ conn: Connection, code: String, field: String = "plan") throws -> PlanRow {
-        guard let p = try plan(conn, code: code) else {
-            throw APIError(status: 404, detail: "No existe el plan «\(code)».",
-                           errors: [FieldError(field: field, message: "Plan desconocido.", found: code)])
-        }
+        guard let p = try plan(conn, code: code) else { throw unknownPlan(code, field: field) }
         return p
+    }
+
+    /// The refusal for a plan code that names no plan.
+    static func unknownPlan(_ code: String, field: String = "plan") -> StoreError {
+        StoreError(kind: .notFound, detail: "No existe el plan «\(code)».",
+                   errors: [FieldError(field: field, message: "Plan desconocido.", found: code)])
     }
 
     private static func planRow(_ r: Row) throws -> PlanRow {
@@ -38,18 +42,50 @@ enum CatalogStore {
                        span: from.flatMap { f in to.map { PlanSpan(from: f, to: $0) } })
     }
 
+    /// Every plan with the size of its current version, in code order (the plan list).
+    static func summaries(_ conn: Connection) throws -> [PlanSummary] {
+        try conn.query("""
+            SELECT p.code, p.name, p.current_version, p.on_time_day,
+                   (SELECT count(*) FROM plan_phases f WHERE f.plan_code = p.code AND f.version = p.current_version) AS phase_count,
+                   (SELECT count(*) FROM plan_milestones m WHERE m.plan_code = p.code AND m.version = p.current_version) AS milestone_count
+              FROM plans p ORDER BY p.code
+            """).rows.map { r in
+            PlanSummary(code: try r.decode("code"), name: try r.decode("name"),
+                        currentVersion: try r.decode("current_version"), onTimeDay: try r.decode("on_time_day"),
+                        phaseCount: try r.decode("phase_count"), milestoneCount: try r.decode("milestone_count"))
+        }
+    }
+
+    /// Starts a correction of the plan: lifts the statement timeout (the new version's progress is rebuilt
+    /// at COMMIT, 013, longer than a read may take) and locks the plan's row so corrections of one plan
+    /// run one after another. Returns its current version and on-time day.
+    static func lockForCorrection(_ conn: Connection, code: String) throws -> (version: Int, onTimeDay: Int) {
+        try conn.execute("SET LOCAL statement_timeout = 0")
+        guard let row = try conn.query("SELECT current_version, on_time_day FROM plans WHERE code = \(code) FOR UPDATE").rows.first else {
+            throw unknownPlan(code, field: "code")
+        }
+        return (try row.decode("current_version"), try row.decode("on_time_day"))
+    }
+
+    /// Makes `version` the plan's current one, with the name and on-time day it brings.
+    static func makeCurrent(_ conn: Connection, code: String, version: Int, name: String, onTimeDay: Int) throws {
+        try conn.execute("""
+            UPDATE plans SET current_version = \(version), name = \(name), on_time_day = \(onTimeDay) WHERE code = \(code)
+            """)
+    }
+
     /// Plan versions are immutable once written (a trigger refuses updates and deletes), so a version read
     /// once may be kept: no instance can ever see it differ. Only "which version is current" is re-read.
     private static let cache = VersionCache()
 
-    final class VersionCache: @unchecked Sendable {
-        private let lock = NSLock()
-        private var versions: [String: PlanCatalog] = [:]
-        func get(_ key: String) -> PlanCatalog? { lock.lock(); defer { lock.unlock() }; return versions[key] }
+    final class VersionCache: Sendable {
+        private let versions = Mutex<[String: PlanCatalog]>([:])
+        func get(_ key: String) -> PlanCatalog? { versions.withLock { $0[key] } }
         func put(_ key: String, _ value: PlanCatalog) {
-            lock.lock(); defer { lock.unlock() }
-            if versions.count > 1_000 { versions.removeAll() }
-            versions[key] = value
+            versions.withLock { versions in
+                if versions.count > 1_000 { versions.removeAll() }
+                versions[key] = value
+            }
         }
     }
 
@@ -100,16 +136,7 @@ enum CatalogStore {
 
     /// The current version of a plan, or a 404 naming `plan`. One round trip when the version is cached.
     static func currentCatalog(_ conn: Connection, code: String) throws -> PlanCatalog {
-        let rows = try conn.query("""
-            SELECT p.current_version, v.name, v.created_at::text AS stamp
-              FROM plans p JOIN plan_versions v ON v.plan_code = p.code AND v.version = p.current_version
-             WHERE p.code = \(code)
-            """).rows
-        guard let row = rows.first else {
-            throw APIError(status: 404, detail: "No existe el plan «\(code)».",
-                           errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
-        }
-        return try cached(conn, code: code, version: try row.decode("current_version"), head: row)
+        try currentCatalogStamped(conn, code: code).catalog
     }
 
     /// The current version with its stamp (the version's creation instant), for `CatalogHints`.
@@ -119,10 +146,7 @@ enum CatalogStore {
               FROM plans p JOIN plan_versions v ON v.plan_code = p.code AND v.version = p.current_version
              WHERE p.code = \(code)
             """).rows
-        guard let row = rows.first else {
-            throw APIError(status: 404, title: "Not Found", detail: "No existe el plan «\(code)».",
-                           errors: [FieldError(field: "plan", message: "Plan desconocido.", found: code)])
-        }
+        guard let row = rows.first else { throw unknownPlan(code) }
         return (try cached(conn, code: code, version: try row.decode("current_version"), head: row), try row.decode("stamp"))
     }
 

@@ -19,22 +19,26 @@ public enum SetaVersion {
     public static let current = "0.1.0"
 }
 
-public final class SetaApp: @unchecked Sendable {
+public final class SetaApp: Sendable {
     public let pool: ConnectionPool
     public let configuration: AppConfiguration
     let metrics = Metrics()
     /// Callers and current catalogs verified before, re-checked inside guarded statements (`StatementGuard`).
     let principalHints = PrincipalHints()
     let catalogHints = CatalogHints()
-    private(set) var router = Router()
-    /// Set by whoever runs the HTTP server, for /metrics.
-    public var openConnections: @Sendable () -> Int = { 0 }
+    let router: Router
+    /// Given by whoever runs the HTTP server, for /metrics.
+    public let openConnections: @Sendable () -> Int
     /// Checked by /readyz: migrations still pending (empty when current).
-    public var pendingMigrations: @Sendable () throws -> [String] = { [] }
+    public let pendingMigrations: @Sendable () throws -> [String]
 
-    public init(pool: ConnectionPool, configuration: AppConfiguration = AppConfiguration()) {
+    public init(pool: ConnectionPool, configuration: AppConfiguration = AppConfiguration(),
+                pendingMigrations: @escaping @Sendable () throws -> [String] = { [] },
+                openConnections: @escaping @Sendable () -> Int = { 0 }) {
         self.pool = pool
         self.configuration = configuration
+        self.pendingMigrations = pendingMigrations
+        self.openConnections = openConnections
         var r = Router()
         OperationsRoutes.register(&r)
         CatalogRoutes.register(&r)
@@ -213,57 +217,5 @@ public final class SetaApp: @unchecked Sendable {
                 try export.write(to: writer, sheetName: filename, modified: modified, produce)
             }))
         }
-    }
-
-    func problemResponse(for error: any Error, context: RequestContext) -> HTTPResponse {
-        let apiError: APIError
-        switch error {
-        case let e as APIError:
-            apiError = e
-        case let e as DatabaseError:
-            apiError = SetaApp.map(e, context: context, log: configuration.log)
-        default:
-            configuration.log.event("error", "unhandled error", ["request_id": context.requestId, "error": String(describing: error)])
-            apiError = APIError(status: 500, detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
-        }
-        var headers = HTTPHeaders([("Content-Type", "application/problem+json")])
-        for (k, v) in apiError.headers { headers.add(k, v) }
-        let body = (try? JSON.encode(apiError.problem(instance: "urn:seta:request:\(context.requestId)"))) ?? []
-        return HTTPResponse(status: apiError.status, headers: headers, body: .bytes(body))
-    }
-
-    static func field(fromConstraint constraint: String?) -> String? {
-        guard var c = constraint, !c.isEmpty else { return nil }
-        for suffix in ["_check", "_fkey", "_not_null"] where c.hasSuffix(suffix) { c.removeLast(suffix.count) }
-        let tables = ["plan_milestones_", "plan_phases_", "plan_stages_", "plan_versions_", "plans_", "people_", "regions_",
-                      "partners_", "cuts_", "asesorias_", "assignments_", "enrollments_", "report_milestones_", "reports_",
-                      "period_locks_", "entities_", "tokens_"]
-        for t in tables where c.hasPrefix(t) { c.removeFirst(t.count); break }
-        return c
-    }
-
-    static func map(_ e: DatabaseError, context: RequestContext, log: Log) -> APIError {
-        if e.isUnavailable {
-            log.event("warn", "database unavailable", ["request_id": context.requestId, "error": e.debugDescription])
-            return .unavailable()
-        }
-        if e.isUniqueViolation {
-            return .conflict("El recurso ya existe (conflicto de unicidad).")
-        }
-        if e.isSerializationFailure {
-            return APIError(status: 503, detail: "Conflicto de concurrencia; intente de nuevo.",
-                            headers: [("Retry-After", "1")])
-        }
-        if e.isCheckViolation || e.isForeignKeyViolation || e.sqlState == "23502" {
-            // A rule the database enforces (length, range, reference): name the field from the constraint
-            // (`plans_name_check` → `name`) so the client can fix it; nothing was written.
-            let field = SetaApp.field(fromConstraint: e.constraint) ?? "body"
-            return .invalid(field: field, "Un valor no cumple una regla del modelo de datos (\(field)).")
-        }
-        if let state = e.sqlState, state.hasPrefix("22") {
-            return .badRequest("Un valor de la solicitud no es válido para la base de datos.")
-        }
-        log.event("error", "database error", ["request_id": context.requestId, "error": e.debugDescription])
-        return APIError(status: 500, detail: "Error interno. Cite el identificador \(context.requestId) al reportarlo.")
     }
 }

@@ -20,7 +20,9 @@ public struct Principal: Sendable {
     public var tokenId: Int64
 }
 
-public final class RequestContext: @unchecked Sendable {
+/// Not Sendable: a context is made for one request by `SetaApp.respond` and used by that request's handler
+/// on the thread running it; the compiler keeps it from being shared.
+public final class RequestContext {
     public let request: HTTPRequest
     public let requestId: String
     let app: SetaApp

@@ -29,7 +29,7 @@ public enum Demo {
     /// Loads the demo unless it is there already; returns a one-line summary.
     public static func load(_ pool: ConnectionPool, seed: UInt64, log: Log) throws -> String {
         try pool.withTransaction { conn in
-            try conn.execute("SELECT pg_advisory_xact_lock(7265002)")
+            try conn.execute("SELECT pg_advisory_xact_lock(\(LockKey.demo)::int8)")
             let existing: Int = try conn.query("SELECT count(*)::int AS n FROM people WHERE email LIKE \("%@" + emailDomain)").rows[0].decode("n")
             if existing > 0 { return "demo ya cargada (\(existing) personas)" }
             return try generate(conn, seed: seed)

@@ -63,12 +63,15 @@ enum AssignmentStore {
 
     /// One writer of an entity's assignments in a plan at a time, so the overlap check sees what is there.
     static func lock(_ conn: Connection, plan: String, entity: String) throws {
-        try conn.execute("SELECT pg_advisory_xact_lock_shared(7265006, 2), pg_advisory_xact_lock(7265005, hashtext(\(plan + "/" + entity)))")
+        try conn.execute("""
+            SELECT pg_advisory_xact_lock_shared(\(LockKey.territoryImports)::int4, \(LockKey.assignmentsImportKey)::int4),
+                   pg_advisory_xact_lock(\(LockKey.assignmentWriters)::int4, hashtext(\(plan + "/" + entity)))
+            """)
     }
 
     /// A CSV import of assignments excludes every other assignment writer while it runs (see `lock`).
     static func lockForImport(_ conn: Connection) throws {
-        try conn.execute("SELECT pg_advisory_xact_lock(7265006, 2)")
+        try conn.execute("SELECT pg_advisory_xact_lock(\(LockKey.territoryImports)::int4, \(LockKey.assignmentsImportKey)::int4)")
     }
 
     /// The entity's assignments in the plan that share a month with [from, to].

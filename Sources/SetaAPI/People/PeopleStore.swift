@@ -65,7 +65,7 @@ enum PeopleStore {
 
     static func requirePerson(_ conn: Connection, id: Int64, forUpdate: Bool = false) throws -> PersonRow {
         guard let p = try person(conn, id: id, forUpdate: forUpdate) else {
-            throw APIError.notFound("No existe la persona \(id).")
+            throw StoreError.notFound("No existe la persona \(id).")
         }
         return p
     }

@@ -35,84 +35,75 @@ struct ReopenBody: Decodable, Sendable {
 
 enum LockRoutes {
     static func register(_ r: inout Router) {
-        r.add("GET", "/v1/locks") { ctx in
-            let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
-            let items = try ctx.db.withConnection { conn in
-                try locks(conn, plan: plan, period: nil)
-            }
-            return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
-        }
+        r.add("GET", "/v1/locks", list)
+        r.add("GET", "/v1/locks/events", events)
+        r.add("POST", "/v1/locks", lock)
+        r.add("POST", "/v1/locks/{plan}/{period}/reopen", reopen)
+    }
 
-        r.add("GET", "/v1/locks/events") { ctx in
-            let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
-            let period = try ctx.period("period", required: false)
-            let items = try ctx.db.withConnection { conn in
-                var sql: SQL = """
-                    SELECT e.id, e.plan_code, to_char(e.period, 'YYYY-MM') AS period, e.action, e.reason,
-                           e.person_id, p.name AS person_name, e.cut_id, e.at
-                      FROM period_lock_events e LEFT JOIN people p ON p.id = e.person_id
-                     WHERE (\(plan)::text IS NULL OR e.plan_code = \(plan))
-                    """
-                if let period { sql.append(" AND e.period = \(period.firstDayString)::date") }
-                sql.append(" ORDER BY e.at, e.id")
-                return try conn.query(sql).rows.map { r in
-                    LockEventDTO(id: try r.decode("id"), plan: try r.decode("plan_code"),
-                                 period: try r.period("period"),
-                                 action: try r.decode("action"), reason: try r.decode("reason"),
-                                 person: try PersonRef(id: r.decode("person_id"), name: r.decode("person_name")),
-                                 cutId: try r.decode("cut_id"), at: try r.decode("at"))
-                }
-            }
-            return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+    @Sendable static func list(_ ctx: RequestContext) throws -> APIResponse {
+        let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
+        let items = try ctx.db.withConnection { conn in
+            try LockStore.locks(conn, plan: plan, period: nil)
         }
+        return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+    }
 
-        r.add("POST", "/v1/locks") { ctx in
-            try ctx.requireCentral()
-            let caller = try ctx.caller
-            let body = try ctx.decode(LockBody.self)
-            guard let period = Period(body.period) else {
-                throw APIError.invalid(field: "period", "El periodo debe ser un mes AAAA-MM.", found: body.period)
-            }
-            let reason = try requireReason(body.reason)
-            try ctx.refuseFuture(period, field: "period")
-            let at = ctx.now
-            let lock = try ctx.db.withTransaction { conn -> LockDTO in
-                guard try CatalogStore.plan(conn, code: body.plan) != nil else {
-                    throw APIError.invalid(field: "plan", "No existe el plan «\(body.plan)».", found: body.plan)
-                }
-                let added = try ReportStore.lock(conn, plan: body.plan, periods: [period], reason: reason,
-                                                 by: caller.personId, cutId: nil, at: at)
-                let current = try locks(conn, plan: body.plan, period: period)
-                if added.isEmpty {
-                    throw APIError.conflict("El periodo \(period) del plan \(body.plan) ya está bloqueado: \(current.first?.reason ?? "")",
-                                            errors: [FieldError(field: "period", message: "Ya bloqueado.", found: period.description)])
-                }
-                return current[0]
-            }
-            return try .json(lock, status: 201, headers: [("Location", "/v1/locks?plan=\(lock.plan)")])
+    @Sendable static func events(_ ctx: RequestContext) throws -> APIResponse {
+        let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
+        let period = try ctx.period("period", required: false)
+        let items = try ctx.db.withConnection { conn in
+            try LockStore.events(conn, plan: plan, period: period)
         }
+        return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+    }
 
-        r.add("POST", "/v1/locks/{plan}/{period}/reopen") { ctx in
-            try ctx.requireCentral()
-            let caller = try ctx.caller
-            let (planCode, period) = (ctx.param("plan"), ctx.param("period"))
-            guard let month = Period(period) else {
-                throw APIError.badRequest("El periodo debe ser un mes AAAA-MM; se recibió «\(period)».", field: "period")
-            }
-            let body = try ctx.decode(ReopenBody.self)
-            let reason = try requireReason(body.reason)
-            let at = ctx.now
-            let event = try ctx.db.withTransaction { conn -> LockEventDTO in
-                let plan = try CatalogStore.requirePlan(conn, code: planCode)
-                guard let id = try ReportStore.reopen(conn, plan: plan.code, period: month, reason: reason, by: caller.personId, at: at) else {
-                    throw APIError(status: 404, detail: "El periodo \(month) del plan \(plan.code) no está bloqueado.",
-                                   errors: [FieldError(field: "period", message: "No está bloqueado.", found: month.description)])
-                }
-                return LockEventDTO(id: id, plan: plan.code, period: month, action: "reopen", reason: reason,
-                                    person: PersonRef(id: caller.personId, name: caller.name), cutId: nil, at: at)
-            }
-            return try .json(event)
+    @Sendable static func lock(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let caller = try ctx.caller
+        let body = try ctx.decode(LockBody.self)
+        guard let period = Period(body.period) else {
+            throw APIError.invalid(field: "period", "El periodo debe ser un mes AAAA-MM.", found: body.period)
         }
+        let reason = try requireReason(body.reason)
+        try ctx.refuseFuture(period, field: "period")
+        let at = ctx.now
+        let lock = try ctx.db.withTransaction { conn -> LockDTO in
+            guard try CatalogStore.plan(conn, code: body.plan) != nil else {
+                throw APIError.invalid(field: "plan", "No existe el plan «\(body.plan)».", found: body.plan)
+            }
+            let added = try ReportStore.lock(conn, plan: body.plan, periods: [period], reason: reason,
+                                             by: caller.personId, cutId: nil, at: at)
+            let current = try LockStore.locks(conn, plan: body.plan, period: period)
+            if added.isEmpty {
+                throw APIError.conflict("El periodo \(period) del plan \(body.plan) ya está bloqueado: \(current.first?.reason ?? "")",
+                                        errors: [FieldError(field: "period", message: "Ya bloqueado.", found: period.description)])
+            }
+            return current[0]
+        }
+        return try .json(lock, status: 201, headers: [("Location", "/v1/locks?plan=\(lock.plan)")])
+    }
+
+    @Sendable static func reopen(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let caller = try ctx.caller
+        let (planCode, period) = (ctx.param("plan"), ctx.param("period"))
+        guard let month = Period(period) else {
+            throw APIError.badRequest("El periodo debe ser un mes AAAA-MM; se recibió «\(period)».", field: "period")
+        }
+        let body = try ctx.decode(ReopenBody.self)
+        let reason = try requireReason(body.reason)
+        let at = ctx.now
+        let event = try ctx.db.withTransaction { conn -> LockEventDTO in
+            let plan = try CatalogStore.requirePlan(conn, code: planCode)
+            guard let id = try ReportStore.reopen(conn, plan: plan.code, period: month, reason: reason, by: caller.personId, at: at) else {
+                throw APIError(status: 404, detail: "El periodo \(month) del plan \(plan.code) no está bloqueado.",
+                               errors: [FieldError(field: "period", message: "No está bloqueado.", found: month.description)])
+            }
+            return LockEventDTO(id: id, plan: plan.code, period: month, action: "reopen", reason: reason,
+                                person: PersonRef(id: caller.personId, name: caller.name), cutId: nil, at: at)
+        }
+        return try .json(event)
     }
 
     static func requireReason(_ text: String) throws -> String {
@@ -124,22 +115,5 @@ enum LockRoutes {
             throw APIError.invalid(field: "reason", "El motivo supera \(ReportLimits.maxTextLength) caracteres.")
         }
         return reason
-    }
-
-    static func locks(_ conn: Connection, plan: String?, period: Period?) throws -> [LockDTO] {
-        var sql: SQL = """
-            SELECT l.plan_code, to_char(l.period, 'YYYY-MM') AS period, l.reason, l.locked_by, p.name AS locked_by_name,
-                   l.locked_at, l.cut_id
-              FROM period_locks l LEFT JOIN people p ON p.id = l.locked_by
-             WHERE (\(plan)::text IS NULL OR l.plan_code = \(plan))
-            """
-        if let period { sql.append(" AND l.period = \(period.firstDayString)::date") }
-        sql.append(" ORDER BY l.plan_code, l.period")
-        return try conn.query(sql).rows.map { r in
-            LockDTO(plan: try r.decode("plan_code"), period: try r.period("period"),
-                    reason: try r.decode("reason"),
-                    lockedBy: try PersonRef(id: r.decode("locked_by"), name: r.decode("locked_by_name")),
-                    lockedAt: try r.decode("locked_at"), cutId: try r.decode("cut_id"))
-        }
     }
 }

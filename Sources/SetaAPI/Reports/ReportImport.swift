@@ -62,7 +62,7 @@ public enum ReportImport {
         struct RolledBack: Error { var summary: ImportSummary }
         do {
             return try pool.withTransaction { conn -> ImportSummary in
-                try conn.execute("SELECT pg_advisory_xact_lock(\(ReportLimits.importLockKey))")
+                try conn.execute("SELECT pg_advisory_xact_lock(\(LockKey.reportImport))")
                 // Sorts and hashes over a million rows stay in memory.
                 try conn.execute("SET LOCAL work_mem = '256MB'")
                 // A million rows and their progress maintenance run longer than any read may.
@@ -162,7 +162,7 @@ public enum ReportImport {
     static func lockHeads(_ conn: Connection, by: Int64?, now: Date) throws {
         // Shared month locks first (as API writes take them), so a concurrent lock of a month waits.
         try conn.execute("""
-            SELECT pg_advisory_xact_lock_shared(\(ReportLimits.periodLockClass)::int4, hashtext(k.plan || '/' || to_char(k.period, 'YYYY-MM')))
+            SELECT pg_advisory_xact_lock_shared(\(LockKey.period)::int4, hashtext(k.plan || '/' || to_char(k.period, 'YYYY-MM')))
               FROM (SELECT DISTINCT plan, period FROM import_checked ORDER BY 1, 2) k
             """)
         let lockedMeanwhile = try conn.query("""
@@ -170,7 +170,7 @@ public enum ReportImport {
                 ON k.plan = l.plan_code AND k.period = l.period
             """).rows[0].decode("n", as: Int.self)
         if lockedMeanwhile > 0 {
-            throw APIError.locked("Un periodo del archivo se bloqueó durante la importación; vuelva a intentarlo para ver qué filas rechaza.")
+            throw StoreError.locked("Un periodo del archivo se bloqueó durante la importación; vuelva a intentarlo para ver qué filas rechaza.")
         }
         try conn.execute("""
             WITH added AS (
@@ -302,47 +302,38 @@ final class ImportParser {
     static let stagedColumns = ["plan", "entity", "period", "milestone", "status", "achieved_on", "evidence", "reported_at", "advisor_email"]
     static let chunkBytes = 256 * 1024
 
-    private let bytes: [UInt8]
-    private var index = 0
-    private var line = 1
+    private var scanner: CSVScanner
     /// For each staged column, its position in the CSV record (nil when the file has no such column).
     private let positions: [Int?]
     private let columnCount: Int
     private var broken = false
-    // Reused per record: the unquoted bytes of every field, and where each field is in them.
-    private var fieldBytes: [UInt8] = []
-    private var fieldBounds: [Range<Int>] = []
     private var out: [UInt8] = []
 
     init(bytes: [UInt8]) throws {
-        self.bytes = bytes
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
         guard String(validating: bytes, as: UTF8.self) != nil else {
-            throw APIError.invalid(field: "body", "El archivo no es UTF-8 válido.")
+            throw StoreError.invalid(field: "body", "El archivo no es UTF-8 válido.")
         }
-        var fieldBytes: [UInt8] = []
-        var fieldBounds: [Range<Int>] = []
-        var line = 1
-        guard let outcome = ImportParser.nextRecord(bytes, &index, &line, &fieldBytes, &fieldBounds), outcome == .ok else {
-            throw APIError.invalid(field: "header", "El archivo está vacío o su encabezado no es CSV válido.")
+        var scanner = CSVScanner(bytes)
+        guard let outcome = scanner.next(), outcome == .ok else {
+            throw StoreError.invalid(field: "header", "El archivo está vacío o su encabezado no es CSV válido.")
         }
-        self.line = line
-        let header = fieldBounds.map { String(decoding: fieldBytes[$0], as: UTF8.self) }
+        let header = scanner.fields
+        self.scanner = scanner
         var map: [String: Int] = [:]
         for (i, raw) in header.enumerated() {
             var name = raw.trimmingCharacters(in: .whitespaces).lowercased()
             if name == "advisor" { name = "advisor_email" }
             guard ReportImport.requiredColumns.contains(name) || ReportImport.optionalColumns.contains(name) else {
-                throw APIError.invalid(field: "header", "Columna desconocida «\(raw)»; se admiten: \((ReportImport.requiredColumns + ReportImport.optionalColumns).joined(separator: ", ")).", found: raw)
+                throw StoreError.invalid(field: "header", "Columna desconocida «\(raw)»; se admiten: \((ReportImport.requiredColumns + ReportImport.optionalColumns).joined(separator: ", ")).", found: raw)
             }
             guard map[name] == nil else {
-                throw APIError.invalid(field: "header", "La columna «\(name)» aparece dos veces.", found: raw)
+                throw StoreError.invalid(field: "header", "La columna «\(name)» aparece dos veces.", found: raw)
             }
             map[name] = i
         }
         let missing = ReportImport.requiredColumns.filter { map[$0] == nil }
         guard missing.isEmpty else {
-            throw APIError.invalid(field: "header", "Faltan columnas obligatorias: \(missing.joined(separator: ", ")).")
+            throw StoreError.invalid(field: "header", "Faltan columnas obligatorias: \(missing.joined(separator: ", ")).")
         }
         positions = ImportParser.stagedColumns.map { map[$0] }
         columnCount = header.count
@@ -353,16 +344,18 @@ final class ImportParser {
     func nextChunk() -> String? {
         out.removeAll(keepingCapacity: true)
         while out.count < ImportParser.chunkBytes, !broken {
-            let start = line
-            guard let outcome = ImportParser.nextRecord(bytes, &index, &line, &fieldBytes, &fieldBounds) else { break }
+            let start = scanner.line
+            guard let outcome = scanner.next() else { break }
             switch outcome {
             case .unterminatedQuote:
                 broken = true   // an unterminated quote swallows the rest of the file
                 emitError(start, "line", "Comilla sin cerrar: el campo empieza en la línea \(start) y no termina.")
-            case .malformed(let reason):
-                emitError(start, "line", reason)
+            case .malformed(.textAfterClosingQuote, _):
+                emitError(start, "line", "Texto después de la comilla de cierre de un campo.")
+            case .malformed(.quoteInUnquotedField, _):
+                emitError(start, "line", "Comilla dentro de un campo sin comillas.")
             case .ok:
-                if fieldBounds.count == 1 && fieldBounds[0].isEmpty { continue }   // blank line
+                if scanner.fieldBounds.count == 1 && scanner.fieldBounds[0].isEmpty { continue }   // blank line
                 convert(start)
             }
         }
@@ -373,7 +366,8 @@ final class ImportParser {
 
     private func field(_ staged: Int) -> ArraySlice<UInt8> {
         guard let p = positions[staged] else { return [] }
-        var r = fieldBounds[p]
+        let fieldBytes = scanner.fieldBytes
+        var r = scanner.fieldBounds[p]
         while r.lowerBound < r.upperBound, fieldBytes[r.lowerBound] == 0x20 || fieldBytes[r.lowerBound] == 0x09 { r = (r.lowerBound + 1)..<r.upperBound }
         while r.lowerBound < r.upperBound, fieldBytes[r.upperBound - 1] == 0x20 || fieldBytes[r.upperBound - 1] == 0x09 { r = r.lowerBound..<(r.upperBound - 1) }
         return fieldBytes[r]
@@ -382,10 +376,10 @@ final class ImportParser {
     private static func text(_ b: ArraySlice<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
 
     private func convert(_ line: Int) {
-        guard fieldBounds.count == columnCount else {
-            return emitError(line, "line", "La fila tiene \(fieldBounds.count) columnas y el encabezado \(columnCount).")
+        guard scanner.fieldBounds.count == columnCount else {
+            return emitError(line, "line", "La fila tiene \(scanner.fieldBounds.count) columnas y el encabezado \(columnCount).")
         }
-        if fieldBytes.contains(0) { return emitError(line, "line", "La fila contiene un carácter NUL.") }
+        if scanner.fieldBytes.contains(0) { return emitError(line, "line", "La fila contiene un carácter NUL.") }
         let plan = field(0)
         if plan.isEmpty { return emitError(line, "plan", "Falta el plan.") }
         let entity = field(1)
@@ -537,72 +531,6 @@ final class ImportParser {
         out.append(b[s + i])
         out.append(contentsOf: Array((Period.pad2(zh) + ":" + Period.pad2(zm)).utf8))
         return out
-    }
-
-    // MARK: RFC 4180
-
-    enum Outcome: Equatable {
-        case ok
-        /// A record malformed on its own line only: reported as a row error, parsing goes on.
-        case malformed(String)
-        /// Nothing after an unterminated quote can be read.
-        case unterminatedQuote
-    }
-
-    /// Reads one record starting at `index` into `fieldBytes` / `fieldBounds`; nil at the end of the input.
-    static func nextRecord(_ bytes: [UInt8], _ index: inout Int, _ line: inout Int,
-                           _ fieldBytes: inout [UInt8], _ fieldBounds: inout [Range<Int>]) -> Outcome? {
-        guard index < bytes.count else { return nil }
-        fieldBytes.removeAll(keepingCapacity: true)
-        fieldBounds.removeAll(keepingCapacity: true)
-        let quote: UInt8 = 0x22, comma: UInt8 = 0x2C, cr: UInt8 = 0x0D, lf: UInt8 = 0x0A
-        return bytes.withUnsafeBufferPointer { buf -> Outcome in
-            var i = index
-            defer { index = i }
-            func skipLine() {
-                while i < buf.count, buf[i] != lf { i += 1 }
-                if i < buf.count { i += 1; line += 1 }
-            }
-            while true {
-                let start = fieldBytes.count
-                if i < buf.count, buf[i] == quote {
-                    i += 1
-                    var closed = false
-                    while i < buf.count {
-                        let c = buf[i]
-                        if c == quote {
-                            if i + 1 < buf.count, buf[i + 1] == quote { fieldBytes.append(quote); i += 2; continue }
-                            closed = true
-                            i += 1
-                            break
-                        }
-                        if c == lf { line += 1 }
-                        fieldBytes.append(c)
-                        i += 1
-                    }
-                    guard closed else { return .unterminatedQuote }
-                    if i < buf.count, buf[i] != comma, buf[i] != cr, buf[i] != lf {
-                        skipLine()
-                        return .malformed("Texto después de la comilla de cierre de un campo.")
-                    }
-                } else {
-                    let from = i
-                    while i < buf.count, buf[i] != comma, buf[i] != cr, buf[i] != lf, buf[i] != quote { i += 1 }
-                    if i < buf.count, buf[i] == quote {
-                        skipLine()
-                        return .malformed("Comilla dentro de un campo sin comillas.")
-                    }
-                    fieldBytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[from..<i]))
-                }
-                fieldBounds.append(start..<fieldBytes.count)
-                // After a field: comma, end of line or end of input.
-                if i >= buf.count { return .ok }
-                if buf[i] == comma { i += 1; continue }
-                if buf[i] == cr { i += 1; if i < buf.count, buf[i] == lf { i += 1 } } else { i += 1 }
-                line += 1
-                return .ok
-            }
-        }
     }
 }
 

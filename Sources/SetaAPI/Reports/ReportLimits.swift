@@ -13,9 +13,4 @@ enum ReportLimits {
     static let maxAsesoriaMinutes = 1440
     /// Most milestone codes one asesoría may name.
     static let maxAsesoriaMilestones = 200
-    /// Advisory-lock class taken (shared by writes, exclusive by locks) on a (plan, month), so a lock and
-    /// a report write of the same month are serialized: a write never lands in a month locked meanwhile.
-    static let periodLockClass: Int32 = 0x5345_5452   // "SETR"
-    /// Advisory-lock key that serializes bulk imports with each other.
-    static let importLockKey: Int64 = 0x5345_5449   // "SETI"
 }

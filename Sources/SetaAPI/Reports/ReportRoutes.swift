@@ -90,97 +90,95 @@ enum ReportRoutes {
     }
 
     static func registerReports(_ r: inout Router) {
-        r.add("PUT", "/v1/reports/{plan}/{entity}/{period}") { ctx in
-            let caller = try ctx.caller
-            guard caller.role != .viewer else { throw APIError.forbidden("Un lector no puede escribir reportes.") }
-            let (planCode, entity, period) = try target(ctx)
-            try ctx.refuseFuture(period, field: "period")
-            let body = try ctx.decode(ReportBody.self)
-            var writes = try validate(body, period: period, today: CalendarDay(date: ctx.now))
-            let ifMatch = RevisionCondition.parse(ctx.request.headers["If-Match"], allowWeak: false)
-            let ifNoneMatch = RevisionCondition.parse(ctx.request.headers["If-None-Match"], allowWeak: true)
-            let at = ctx.now
-            let (outcome, report) = try ctx.db.withTransaction { conn -> (ReportStore.WriteOutcome, ReportDTO) in
-                let plan = try CatalogStore.requirePlan(conn, code: planCode)
-                let entityName = try ReportStore.requireEntity(conn, code: entity)
-                try ReportStore.requireWritable(conn, caller, entity: entity, plan: plan.code, month: period)
-                try ReportStore.requireEnrolled(conn, plan: plan.code, entity: entity, month: period)
-                let catalog = try CatalogStore.currentCatalog(conn, code: plan.code)
-                let known = Set(catalog.milestones.map(\.code))
-                let unknown = writes.filter { !known.contains($0.code) }
-                if !unknown.isEmpty {
-                    throw APIError.invalid(unknown.map {
-                        FieldError(field: "milestones[\($0.index)].code",
-                                   message: "El hito \($0.code) no está en el catálogo vigente del plan \(plan.code).", found: $0.code)
-                    }, detail: "Hay hitos que no pertenecen al plan \(plan.code).")
-                }
-                try refuseNotApplicable(writes, catalog: catalog)
-                // Catalog order, so revisions of one write are numbered in the plan's order.
-                let position = Dictionary(uniqueKeysWithValues: catalog.milestones.map { ($0.code, $0.position) })
-                writes.sort { (position[$0.code] ?? 0) < (position[$1.code] ?? 0) }
-                try ReportStore.refuseLocked(conn, plan: plan.code, month: period)
-                let outcome = try ReportStore.write(conn, plan: plan.code, entity: entity, period: period, milestones: writes,
-                                                    ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, by: caller.personId, at: at)
-                guard var report = try ReportStore.read(conn, plan: plan, entity: entity, entityName: entityName, period: period) else {
-                    throw APIError.notFound("El reporte no se pudo leer tras escribirlo.")
-                }
-                report.changed = outcome.changed
-                return (outcome, report)
-            }
-            var headers = [("ETag", "\"\(outcome.revision)\"")]
-            if outcome.created { headers.append(("Location", reportPath(report))) }
-            return try .json(report, status: outcome.created ? 201 : 200, headers: headers)
-        }
+        r.add("PUT", "/v1/reports/{plan}/{entity}/{period}", writeReport)
+        r.add("GET", "/v1/reports/{plan}/{entity}/{period}", readReport)
+        r.add("GET", "/v1/entities/{code}/history", history)
+    }
 
-        r.add("GET", "/v1/reports/{plan}/{entity}/{period}") { ctx in
-            let caller = try ctx.caller
-            let (planCode, entity, period) = try target(ctx)
-            let report = try ctx.db.withConnection { conn -> ReportDTO in
-                let plan = try CatalogStore.requirePlan(conn, code: planCode)
-                let entityName = try ReportStore.requireEntity(conn, code: entity)
-                try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code,
-                                                months: [period, Period.current(at: ctx.now)])
-                guard let report = try ReportStore.read(conn, plan: plan, entity: entity, entityName: entityName, period: period) else {
-                    throw APIError(status: 404, detail: "La entidad \(entity) no tiene reporte de \(period) en el plan \(plan.code).",
-                                   errors: [FieldError(field: "period", message: "Sin reporte para este mes.", found: period.description)])
-                }
-                return report
+    static func writeReport(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        guard caller.role != .viewer else { throw APIError.forbidden("Un lector no puede escribir reportes.") }
+        let (planCode, entity, period) = try target(ctx)
+        try ctx.refuseFuture(period, field: "period")
+        let body = try ctx.decode(ReportBody.self)
+        var writes = try validate(body, period: period, today: CalendarDay(date: ctx.now))
+        let ifMatch = RevisionCondition.parse(ctx.request.headers["If-Match"], allowWeak: false)
+        let ifNoneMatch = RevisionCondition.parse(ctx.request.headers["If-None-Match"], allowWeak: true)
+        let at = ctx.now
+        let (outcome, report) = try ctx.db.withTransaction { conn -> (ReportStore.WriteOutcome, ReportDTO) in
+            let plan = try CatalogStore.requirePlan(conn, code: planCode)
+            let entityName = try ReportStore.requireEntity(conn, code: entity)
+            try ReportStore.requireWritable(conn, caller, entity: entity, plan: plan.code, month: period)
+            try ReportStore.requireEnrolled(conn, plan: plan.code, entity: entity, month: period)
+            let catalog = try CatalogStore.currentCatalog(conn, code: plan.code)
+            let known = Set(catalog.milestones.map(\.code))
+            let unknown = writes.filter { !known.contains($0.code) }
+            if !unknown.isEmpty {
+                throw APIError.invalid(unknown.map {
+                    FieldError(field: "milestones[\($0.index)].code",
+                               message: "El hito \($0.code) no está en el catálogo vigente del plan \(plan.code).", found: $0.code)
+                }, detail: "Hay hitos que no pertenecen al plan \(plan.code).")
             }
-            let etag = "\"\(report.revision)\""
-            if let condition = RevisionCondition.parse(ctx.request.headers["If-None-Match"], allowWeak: true),
-               condition.matches(report.revision) {
-                return .empty(status: 304, headers: [("ETag", etag)])
+            try refuseNotApplicable(writes, catalog: catalog)
+            // Catalog order, so revisions of one write are numbered in the plan's order.
+            let position = Dictionary(uniqueKeysWithValues: catalog.milestones.map { ($0.code, $0.position) })
+            writes.sort { (position[$0.code] ?? 0) < (position[$1.code] ?? 0) }
+            try ReportStore.refuseLocked(conn, plan: plan.code, month: period)
+            let outcome = try ReportStore.write(conn, plan: plan.code, entity: entity, period: period, milestones: writes,
+                                                ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, by: caller.personId, at: at)
+            guard var report = try ReportStore.read(conn, plan: plan, entity: entity, entityName: entityName, period: period) else {
+                throw APIError.notFound("El reporte no se pudo leer tras escribirlo.")
             }
-            return try .json(report, headers: [("ETag", etag)])
+            report.changed = outcome.changed
+            return (outcome, report)
         }
+        var headers = [("ETag", "\"\(outcome.revision)\"")]
+        if outcome.created { headers.append(("Location", reportPath(report))) }
+        return try .json(report, status: outcome.created ? 201 : 200, headers: headers)
+    }
 
-        r.add("GET", "/v1/entities/{code}/history") { ctx in
-            let caller = try ctx.caller
-            let entity = ctx.param("code")
-            let planCode = try ctx.requiredQuery("plan")
-            let milestone = try ctx.query("milestone").flatMap { $0.isEmpty ? nil : $0 }
-            let period = try ctx.period("period", required: false)
-            let limit = try ctx.intQuery("limit", default: ctx.app.configuration.maxPageSize, range: 1...ctx.app.configuration.maxPageSize)
-            let after = try ctx.query("cursor").flatMap { $0.isEmpty ? nil : $0 }.map { text -> Int64 in
-                guard let v = Int64(text), v > 0 else { throw APIError.badRequest("`cursor` no es válido.", field: "cursor") }
-                return v
+    static func readReport(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let (planCode, entity, period) = try target(ctx)
+        let report = try ctx.db.withConnection { conn -> ReportDTO in
+            let plan = try CatalogStore.requirePlan(conn, code: planCode)
+            let entityName = try ReportStore.requireEntity(conn, code: entity)
+            try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code,
+                                            months: [period, Period.current(at: ctx.now)])
+            guard let report = try ReportStore.read(conn, plan: plan, entity: entity, entityName: entityName, period: period) else {
+                throw APIError(status: 404, detail: "La entidad \(entity) no tiene reporte de \(period) en el plan \(plan.code).",
+                               errors: [FieldError(field: "period", message: "Sin reporte para este mes.", found: period.description)])
             }
-            let (items, total) = try ctx.db.withConnection { conn -> ([RevisionDTO], Int) in
-                let plan = try CatalogStore.requirePlan(conn, code: planCode)
-                _ = try ReportStore.requireEntity(conn, code: entity, field: "code")
-                try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code,
-                                                months: [Period.current(at: ctx.now)] + (period.map { [$0] } ?? []))
-                var count: SQL = "SELECT count(*) AS n FROM report_revisions WHERE plan_code = \(plan.code) AND entity_code = \(entity)"
-                if let milestone { count.append(" AND milestone_code = \(milestone)") }
-                if let period { count.append(" AND period = \(period.firstDayString)::date") }
-                let total: Int = try conn.query(count).rows[0].decode("n")
-                let items = try ReportStore.history(conn, plan: plan.code, entity: entity, milestone: milestone, period: period,
-                                                    after: after, limit: limit)
-                return (items, total)
-            }
-            let next = items.count == limit ? items.last.map { String($0.id) } : nil
-            return try .json(ListResponse(items: items, total: total, nextCursor: next))
+            return report
         }
+        let etag = "\"\(report.revision)\""
+        if let condition = RevisionCondition.parse(ctx.request.headers["If-None-Match"], allowWeak: true),
+           condition.matches(report.revision) {
+            return .empty(status: 304, headers: [("ETag", etag)])
+        }
+        return try .json(report, headers: [("ETag", etag)])
+    }
+
+    static func history(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let entity = ctx.param("code")
+        let planCode = try ctx.requiredQuery("plan")
+        let milestone = try ctx.query("milestone").flatMap { $0.isEmpty ? nil : $0 }
+        let period = try ctx.period("period", required: false)
+        let limit = try ctx.intQuery("limit", default: ctx.app.configuration.maxPageSize, range: 1...ctx.app.configuration.maxPageSize)
+        let after = try PageCursor.key(ctx, isKey: PageCursor.isPositiveId).flatMap { Int64($0) }
+        let (items, total) = try ctx.db.withConnection { conn -> ([RevisionDTO], Int) in
+            let plan = try CatalogStore.requirePlan(conn, code: planCode)
+            _ = try ReportStore.requireEntity(conn, code: entity, field: "code")
+            try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code,
+                                            months: [Period.current(at: ctx.now)] + (period.map { [$0] } ?? []))
+            let total = try ReportStore.historyCount(conn, plan: plan.code, entity: entity, milestone: milestone, period: period)
+            let items = try ReportStore.history(conn, plan: plan.code, entity: entity, milestone: milestone, period: period,
+                                                after: after, limit: limit)
+            return (items, total)
+        }
+        let next = items.count == limit ? items.last.map { PageCursor.encode(key: String($0.id)) } : nil
+        return try .json(ListResponse(items: items, total: total, nextCursor: next))
     }
 
     /// Only milestones whose catalog says so may be "no aplica" (the report's "cuando aplique" / "si aplica");

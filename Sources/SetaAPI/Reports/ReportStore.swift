@@ -58,7 +58,7 @@ enum ReportStore {
     /// The entity's name, or a 404 naming the field.
     static func requireEntity(_ conn: Connection, code: String, field: String = "entity") throws -> String {
         guard let row = try conn.query("SELECT name FROM entities WHERE code = \(code)").rows.first else {
-            throw APIError(status: 404, detail: "No existe la entidad territorial «\(code)».",
+            throw StoreError(kind: .notFound, detail: "No existe la entidad territorial «\(code)».",
                            errors: [FieldError(field: field, message: "Entidad desconocida.", found: code)])
         }
         return try row.decode("name")
@@ -77,7 +77,7 @@ enum ReportStore {
     static func requireWritable(_ conn: Connection, _ caller: Principal, entity: String, plan: String?, month: Period) throws {
         guard caller.role != .viewer,
               try inScope(conn, caller, entity: entity, plan: plan, month: month) else {
-            throw APIError.forbidden(caller.role == .advisor
+            throw StoreError.forbidden(caller.role == .advisor
                 ? "La entidad \(entity) no le está asignada en \(plan ?? "ningún plan") para \(month)."
                 : "La entidad \(entity) está fuera de su alcance para \(month).")
         }
@@ -95,21 +95,12 @@ enum ReportStore {
                 """).rows[0].decode("ok", as: Bool.self)
             if ever { return }
         }
-        throw APIError.forbidden("La entidad \(entity) está fuera de su alcance.")
-    }
-
-    static func isEnrolled(_ conn: Connection, plan: String, entity: String, month: Period) throws -> Bool {
-        try conn.query("""
-            SELECT EXISTS (SELECT 1 FROM enrollments
-                            WHERE plan_code = \(plan) AND entity_code = \(entity)
-                              AND from_period <= \(month.firstDayString)::date
-                              AND (to_period IS NULL OR to_period >= \(month.firstDayString)::date)) AS ok
-            """).rows[0].decode("ok", as: Bool.self)
+        throw StoreError.forbidden("La entidad \(entity) está fuera de su alcance.")
     }
 
     static func requireEnrolled(_ conn: Connection, plan: String, entity: String, month: Period) throws {
-        guard try isEnrolled(conn, plan: plan, entity: entity, month: month) else {
-            throw APIError.invalid(field: "entity", "La entidad \(entity) no está inscrita en el plan \(plan) en \(month).",
+        guard try EnrollmentStore.isEnrolled(conn, plan: plan, entity: entity, at: month) else {
+            throw StoreError.invalid(field: "entity", "La entidad \(entity) no está inscrita en el plan \(plan) en \(month).",
                                    found: entity)
         }
     }
@@ -118,7 +109,7 @@ enum ReportStore {
 
     /// The advisory lock of one (plan, month): writes take it shared, locking takes it exclusive.
     static func periodLockKey(plan: String, month: String) -> SQL {
-        "\(ReportLimits.periodLockClass)::int4, hashtext(\(plan) || '/' || \(month))"
+        "\(LockKey.period)::int4, hashtext(\(plan) || '/' || \(month))"
     }
 
     /// Takes the month's lock shared and refuses the write with 423 and the lock's reason when it is locked.
@@ -128,7 +119,7 @@ enum ReportStore {
             SELECT reason FROM period_locks WHERE plan_code = \(plan) AND period = \(month.firstDayString)::date
             """).rows.first {
             let reason: String = try row.decode("reason")
-            throw APIError.locked("El periodo \(month) del plan \(plan) está bloqueado: \(reason)")
+            throw StoreError.locked("El periodo \(month) del plan \(plan) está bloqueado: \(reason)")
         }
     }
 
@@ -142,7 +133,7 @@ enum ReportStore {
         guard !months.isEmpty else { return [] }
         // Exclusive, in month order (no deadlock between two lockers): waits for writes in flight.
         try conn.execute("""
-            SELECT pg_advisory_xact_lock(\(ReportLimits.periodLockClass)::int4, hashtext(\(plan) || '/' || to_char(s.m, 'YYYY-MM')))
+            SELECT pg_advisory_xact_lock(\(LockKey.period)::int4, hashtext(\(plan) || '/' || to_char(s.m, 'YYYY-MM')))
               FROM (SELECT m FROM unnest(\(months)::date[]) AS m ORDER BY m) s
             """)
         let rows = try conn.query("""
@@ -214,12 +205,12 @@ enum ReportStore {
             """).rows[0].decode("revision", as: Int.self)
 
         if let ifMatch, !ifMatch.matches(current) {
-            throw APIError.preconditionFailed(current.map {
+            throw StoreError.stale(current.map {
                 "El reporte cambió: su revisión actual es \($0) (ETag \"\($0)\"). Léalo de nuevo y reenvíe sus cambios."
             } ?? "El reporte aún no existe; no envíe If-Match para crearlo.")
         }
         if let ifNoneMatch, ifNoneMatch.matches(current) {
-            throw APIError.preconditionFailed("El reporte ya existe (revisión \(current ?? 0)).")
+            throw StoreError.stale("El reporte ya existe (revisión \(current ?? 0)).")
         }
 
         let prior = try priorValues(conn, plan: plan, entity: entity, period: period, codes: milestones.map(\.code))
@@ -239,7 +230,7 @@ enum ReportStore {
             changes.append((m, before, regression))
         }
         if !errors.isEmpty {
-            throw APIError.invalid(errors, detail: "Un hito cumplido no puede retroceder sin comentario.")
+            throw StoreError.invalid(errors, detail: "Un hito cumplido no puede retroceder sin comentario.")
         }
         if changes.isEmpty && !created {
             return WriteOutcome(created: false, changed: false, revision: current ?? 1)
@@ -384,6 +375,14 @@ enum ReportStore {
     }
 
     // MARK: - History
+
+    /// How many revisions the history holds under the same filters (the list's `total`).
+    static func historyCount(_ conn: Connection, plan: String, entity: String, milestone: String?, period: Period?) throws -> Int {
+        var count: SQL = "SELECT count(*) AS n FROM report_revisions WHERE plan_code = \(plan) AND entity_code = \(entity)"
+        if let milestone { count.append(" AND milestone_code = \(milestone)") }
+        if let period { count.append(" AND period = \(period.firstDayString)::date") }
+        return try conn.query(count).rows[0].decode("n")
+    }
 
     /// Every revision of an entity's milestones in a plan, oldest first, a page at a time (keyset on id
     /// order within recorded_at).

@@ -51,7 +51,7 @@ public enum Seeder {
 
         return try pool.withTransaction { conn in
             // One seeder at a time (two instances starting together).
-            try conn.execute("SELECT pg_advisory_xact_lock(7265001)")
+            try conn.execute("SELECT pg_advisory_xact_lock(\(LockKey.seeder)::int8)")
             var summary = Summary()
             for plan in plans where try CatalogStore.plan(conn, code: plan.code) == nil {
                 if let v = CatalogValidator.validate(plan).first {

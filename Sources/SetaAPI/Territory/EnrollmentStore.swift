@@ -82,24 +82,27 @@ enum EnrollmentStore {
             """).rows.map(row)
     }
 
-    /// Whether an entity is enrolled in a plan at a month.
+    /// Whether an entity is enrolled (inscrita) in a plan at a month: `enrolled_at` (Schema/007), the one
+    /// definition the progress queries use too. The PUT of a report and assignments ask here.
     static func isEnrolled(_ conn: Connection, plan: String, entity: String, at month: Period) throws -> Bool {
         try conn.query("""
-            SELECT 1 FROM enrollments WHERE plan_code = \(plan) AND entity_code = \(entity)
-               AND month_span(from_period, to_period) @> \(month.firstDayString)::date
+            SELECT 1 FROM enrolled_at(\(plan), \(month.firstDayString)::date) WHERE entity_code = \(entity)
             """).count > 0
     }
 
     /// One writer of a plan's enrollments at a time, so "skipped because it overlaps" is decided on what is
     /// really there (the exclusion constraint stays the last word).
     static func lockPlan(_ conn: Connection, plan: String) throws {
-        try conn.execute("SELECT pg_advisory_xact_lock_shared(7265006, 1), pg_advisory_xact_lock(7265004, hashtext(\("enrollments/" + plan)))")
+        try conn.execute("""
+            SELECT pg_advisory_xact_lock_shared(\(LockKey.territoryImports)::int4, \(LockKey.enrollmentsImportKey)::int4),
+                   pg_advisory_xact_lock(\(LockKey.enrollmentWriters)::int4, hashtext(\("enrollments/" + plan)))
+            """)
     }
 
     /// A CSV import of enrollments excludes every other enrollment writer while it runs (they hold the
     /// shared side of the same lock), however many plans and entities its lines name.
     static func lockForImport(_ conn: Connection) throws {
-        try conn.execute("SELECT pg_advisory_xact_lock(7265006, 1)")
+        try conn.execute("SELECT pg_advisory_xact_lock(\(LockKey.territoryImports)::int4, \(LockKey.enrollmentsImportKey)::int4)")
     }
 
     struct Selection: Sendable {

@@ -85,83 +85,87 @@ enum ImportRoutes {
     static let defaultNameListPlan = "gap-2020-f2"
 
     static func register(_ r: inout Router) {
-        r.add("POST", "/v1/imports/enrollments") { ctx in
-            try ctx.requireCentral()
-            let dryRun = try ctx.boolQuery("dry_run", default: true)
-            let (table, column) = try csvTable(ctx, columns: enrollmentColumns, optional: ["to"])
-            let rows = table.records.map { stage($0, column: column, withAdvisor: false) }
-            let outcomes = try AssignmentRoutes.refusingOverlap { try ctx.db.withTransaction { conn -> [ImportStore.Outcome] in
-                try EnrollmentStore.lockForImport(conn)
-                return try ImportStore.enrollments(conn, rows, apply: !dryRun)
-            } }
-            return try summaryResponse(ctx, dryRun: dryRun, outcomes: outcomes)
-        }
+        r.add("POST", "/v1/imports/enrollments", importEnrollments)
+        r.add("POST", "/v1/imports/assignments", importAssignments)
+        r.add("POST", "/v1/imports/fase2-list", importFase2List)
+    }
 
-        r.add("POST", "/v1/imports/assignments") { ctx in
-            try ctx.requireCentral()
-            let dryRun = try ctx.boolQuery("dry_run", default: true)
-            let closePrevious = try ctx.boolQuery("close_previous", default: false)
-            let caller = try ctx.caller
-            let (table, column) = try csvTable(ctx, columns: assignmentColumns, optional: ["to"])
-            let rows = table.records.map { stage($0, column: column, withAdvisor: true) }
-            let outcomes = try AssignmentRoutes.refusingOverlap { try ctx.db.withTransaction { conn -> [ImportStore.Outcome] in
-                try AssignmentStore.lockForImport(conn)
-                return try ImportStore.assignments(conn, rows, closePrevious: closePrevious, createdBy: caller.personId, apply: !dryRun)
-            } }
-            return try summaryResponse(ctx, dryRun: dryRun, outcomes: outcomes)
-        }
+    static func importEnrollments(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let dryRun = try ctx.boolQuery("dry_run", default: true)
+        let (table, column) = try csvTable(ctx, columns: enrollmentColumns, optional: ["to"])
+        let rows = table.records.map { stage($0, column: column, withAdvisor: false) }
+        let outcomes = try AssignmentRoutes.refusingOverlap { try ctx.db.withTransaction { conn -> [ImportStore.Outcome] in
+            try EnrollmentStore.lockForImport(conn)
+            return try ImportStore.enrollments(conn, rows, apply: !dryRun)
+        } }
+        return try summaryResponse(ctx, dryRun: dryRun, outcomes: outcomes)
+    }
 
-        r.add("POST", "/v1/imports/fase2-list") { ctx in
-            try ctx.requireCentral()
-            let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 } ?? defaultNameListPlan
-            let accept = try ctx.boolQuery("accept", default: false)
-            let from = try ctx.period("from", required: false)
-            // `from` is needed only to accept: a rule between two well-formed parameters, so 422.
-            if accept && from == nil {
-                throw APIError.invalid(field: "from", "Para aceptar la lista (`accept=true`) indique `from`, el mes de la inscripción (AAAA-MM).")
-            }
-            let includeGobernaciones = try ctx.boolQuery("include_gobernaciones", default: true)
-            let (table, column) = try nameListTable(ctx)
-            let rows = table.records.map { (name: $0.fields[column["municipio"]!], department: $0.fields[column["departamento"]!]) }
-            let summary = try ctx.db.withTransaction { conn -> NameListSummaryDTO in
-                if try CatalogStore.plan(conn, code: plan) == nil {
-                    throw APIError.invalid(field: "plan", "No existe el plan «\(plan)».", found: plan)
-                }
-                let resolver = EntityNameResolver(places: try ImportStore.places(conn))
-                let resolution = resolver.resolveList(rows)
-                var codes = Set<String>()
-                for row in resolution.rows {
-                    if case .resolved(let code, _) = row.resolution { codes.insert(code) }
-                    if case .ambiguous(let candidates) = row.resolution { codes.formUnion(candidates) }
-                    if case .unresolved(_, let suggestions) = row.resolution { codes.formUnion(suggestions) }
-                }
-                let names = try TerritoryStore.entityNames(conn, codes: Array(codes))
-                var dto = NameListSummaryDTO(
-                    plan: plan, from: from, accepted: accept, totalRows: rows.count,
-                    resolved: resolution.resolved.count, ambiguous: resolution.ambiguous.count, unresolved: resolution.unresolved.count,
-                    enrolled: 0, alreadyEnrolled: 0, gobernacionesEnrolled: 0,
-                    rows: zip(table.records, resolution.rows).map { record, row in listRow(record.line, row, names: names) })
-                if accept, let from {
-                    try EnrollmentStore.lockPlan(conn, plan: plan)
-                    let municipalities = resolution.resolved.compactMap(\.resolution.code)
-                    var selection = EnrollmentStore.Selection()
-                    selection.entities = municipalities
-                    let outcome = try EnrollmentStore.enroll(conn, plan: plan, selection: selection, from: from, to: nil)
-                    let created = Set(outcome.created)
-                    for i in dto.rows.indices {
-                        if let code = dto.rows[i].code { dto.rows[i].enrollment = created.contains(code) ? "created" : "already_enrolled" }
-                    }
-                    dto.enrolled = outcome.created.count
-                    dto.alreadyEnrolled = outcome.skipped.count
-                    if includeGobernaciones {
-                        selection.entities = try ImportStore.gobernaciones(conn)
-                        dto.gobernacionesEnrolled = try EnrollmentStore.enroll(conn, plan: plan, selection: selection, from: from, to: nil).created.count
-                    }
-                }
-                return dto
-            }
-            return try .json(summary, status: summary.enrolled + summary.gobernacionesEnrolled > 0 ? 201 : 200)
+    static func importAssignments(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let dryRun = try ctx.boolQuery("dry_run", default: true)
+        let closePrevious = try ctx.boolQuery("close_previous", default: false)
+        let caller = try ctx.caller
+        let (table, column) = try csvTable(ctx, columns: assignmentColumns, optional: ["to"])
+        let rows = table.records.map { stage($0, column: column, withAdvisor: true) }
+        let outcomes = try AssignmentRoutes.refusingOverlap { try ctx.db.withTransaction { conn -> [ImportStore.Outcome] in
+            try AssignmentStore.lockForImport(conn)
+            return try ImportStore.assignments(conn, rows, closePrevious: closePrevious, createdBy: caller.personId, apply: !dryRun)
+        } }
+        return try summaryResponse(ctx, dryRun: dryRun, outcomes: outcomes)
+    }
+
+    static func importFase2List(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 } ?? defaultNameListPlan
+        let accept = try ctx.boolQuery("accept", default: false)
+        let from = try ctx.period("from", required: false)
+        // `from` is needed only to accept: a rule between two well-formed parameters, so 422.
+        if accept && from == nil {
+            throw APIError.invalid(field: "from", "Para aceptar la lista (`accept=true`) indique `from`, el mes de la inscripción (AAAA-MM).")
         }
+        let includeGobernaciones = try ctx.boolQuery("include_gobernaciones", default: true)
+        let (table, column) = try nameListTable(ctx)
+        let rows = table.records.map { (name: $0.fields[column["municipio"]!], department: $0.fields[column["departamento"]!]) }
+        let summary = try ctx.db.withTransaction { conn -> NameListSummaryDTO in
+            if try CatalogStore.plan(conn, code: plan) == nil {
+                throw APIError.invalid(field: "plan", "No existe el plan «\(plan)».", found: plan)
+            }
+            let resolver = EntityNameResolver(places: try ImportStore.places(conn))
+            let resolution = resolver.resolveList(rows)
+            var codes = Set<String>()
+            for row in resolution.rows {
+                if case .resolved(let code, _) = row.resolution { codes.insert(code) }
+                if case .ambiguous(let candidates) = row.resolution { codes.formUnion(candidates) }
+                if case .unresolved(_, let suggestions) = row.resolution { codes.formUnion(suggestions) }
+            }
+            let names = try TerritoryStore.entityNames(conn, codes: Array(codes))
+            var dto = NameListSummaryDTO(
+                plan: plan, from: from, accepted: accept, totalRows: rows.count,
+                resolved: resolution.resolved.count, ambiguous: resolution.ambiguous.count, unresolved: resolution.unresolved.count,
+                enrolled: 0, alreadyEnrolled: 0, gobernacionesEnrolled: 0,
+                rows: zip(table.records, resolution.rows).map { record, row in listRow(record.line, row, names: names) })
+            if accept, let from {
+                try EnrollmentStore.lockPlan(conn, plan: plan)
+                let municipalities = resolution.resolved.compactMap(\.resolution.code)
+                var selection = EnrollmentStore.Selection()
+                selection.entities = municipalities
+                let outcome = try EnrollmentStore.enroll(conn, plan: plan, selection: selection, from: from, to: nil)
+                let created = Set(outcome.created)
+                for i in dto.rows.indices {
+                    if let code = dto.rows[i].code { dto.rows[i].enrollment = created.contains(code) ? "created" : "already_enrolled" }
+                }
+                dto.enrolled = outcome.created.count
+                dto.alreadyEnrolled = outcome.skipped.count
+                if includeGobernaciones {
+                    selection.entities = try ImportStore.gobernaciones(conn)
+                    dto.gobernacionesEnrolled = try EnrollmentStore.enroll(conn, plan: plan, selection: selection, from: from, to: nil).created.count
+                }
+            }
+            return dto
+        }
+        return try .json(summary, status: summary.enrolled + summary.gobernacionesEnrolled > 0 ? 201 : 200)
     }
 
     static func listRow(_ line: Int, _ row: NameResolutionSummary.Row, names: [String: String]) -> NameListRowDTO {

@@ -127,75 +127,9 @@ enum TerritoryRoutes {
     // MARK: Entities
 
     static func registerEntities(_ r: inout Router) {
-        r.add("GET", "/v1/entities") { ctx in
-            let asOf = try ctx.asOfMonth()
-            var filter = TerritoryStore.EntityFilter(asOf: asOf)
-            filter.department = try ctx.query("department").flatMap { $0.isEmpty ? nil : $0 }
-            filter.region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
-            filter.type = try ctx.query("type").flatMap { $0.isEmpty ? nil : $0 }
-            filter.plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
-            filter.q = try ctx.query("q").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-            if let t = filter.type, !TerritoryStore.entityTypes.contains(t) {
-                throw APIError.invalid(field: "type", "`type` debe ser uno de: \(TerritoryStore.entityTypes.joined(separator: ", ")).", found: t)
-            }
-            let csv = ctx.wantsTable
-            let limit = csv ? nil : try KeysetCursor.limit(ctx)
-            let after = csv ? nil : try KeysetCursor.after(ctx, isKey: isEntityCode)
-            let caller = try ctx.caller
-            let page = try ctx.db.withConnection { conn in
-                try validateFilters(conn, department: filter.department, region: filter.region, plan: filter.plan)
-                return try TerritoryStore.entities(conn, filter, scope: Scope.condition(for: caller, entityColumn: "e.code", plan: filter.plan, month: asOf),
-                                                   after: after, limit: limit.map { $0 + 1 })
-            }
-            if csv {
-                return .table(filename: "entidades-\(asOf)") { sink in
-                    try sink.header(["code", "name", "type", "department_code", "department_name", "region_code", "region_name"])
-                    for e in page.rows {
-                        try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentCode), .text(e.departmentName),
-                                  .text(e.regionCode), .text(e.regionName)])
-                    }
-                }
-            }
-            let items = Array(page.rows.prefix(limit!)).map(EntityDTO.init)
-            let next = page.rows.count > limit! ? items.last.map { KeysetCursor.encode($0.code) } : nil
-            return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
-        }
-
-        r.add("GET", "/v1/entities/{code}") { ctx in
-            let code = ctx.param("code")
-            let asOf = try ctx.asOfMonth()
-            let caller = try ctx.caller
-            let dto = try ctx.db.withConnection { conn -> EntityDetailDTO in
-                let e = try TerritoryStore.requireEntity(conn, code: code, asOf: asOf)
-                try requireInScope(conn, caller: caller, entity: code, month: asOf)
-                let enrollments = try EnrollmentStore.enrollments(conn, entity: code).map(EnrollmentDTO.init)
-                var af = AssignmentStore.ListFilter(month: asOf)
-                af.entity = code
-                af.asOf = asOf
-                let assignments = try AssignmentStore.list(conn, af, scope: SQL(unsafe: "TRUE"), after: nil, limit: nil).rows.map(AssignmentDTO.init)
-                return EntityDetailDTO(
-                    code: e.code, name: e.name, type: e.type, asOf: asOf,
-                    department: DepartmentRefDTO(code: e.departmentCode, name: e.departmentName),
-                    region: e.regionCode.map { RegionRefDTO(code: $0, name: e.regionName ?? $0) },
-                    regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)),
-                    enrollments: enrollments, assignments: assignments)
-            }
-            return try .json(dto)
-        }
-
-        r.add("PUT", "/v1/entities/{code}/region") { ctx in
-            try ctx.requireCentral()
-            let code = ctx.param("code")
-            let body = try ctx.decode(RegionMoveDTO.self)
-            let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
-                let e = try TerritoryStore.requireEntity(conn, code: code, asOf: body.from)
-                let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
-                try TerritoryStore.moveEntity(conn, code: code, region: region.code, from: body.from)
-                return RegionMoveResultDTO(code: e.code, name: e.name, region: RegionRefDTO(code: region.code, name: region.name),
-                                           from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)))
-            }
-            return try .json(dto)
-        }
+        r.add("GET", "/v1/entities", listEntities)
+        r.add("GET", "/v1/entities/{code}", showEntity)
+        r.add("PUT", "/v1/entities/{code}/region", moveEntity)
     }
 
     /// A filter naming a department, region or plan that does not exist is a 422 naming the parameter.
@@ -209,58 +143,11 @@ enum TerritoryRoutes {
         }
     }
 
-    /// A single entity outside the caller's scope (SPEC "Rules for writes": coordinators see their region,
-    /// advisors their assigned entities) is a 403.
-    static func requireInScope(_ conn: Connection, caller: Principal, entity: String, month: Period, plan: String? = nil) throws {
-        guard caller.role != .central else { return }
-        let visible = try conn.query("""
-            SELECT 1 FROM entities e WHERE e.code = \(entity) AND \(Scope.condition(for: caller, entityColumn: "e.code", plan: plan, month: month))
-            """).count > 0
-        if !visible { throw APIError.forbidden("La entidad \(entity) está fuera de su alcance.") }
-    }
-
     // MARK: Departments
 
     static func registerDepartments(_ r: inout Router) {
-        r.add("GET", "/v1/departments") { ctx in
-            let asOf = try ctx.asOfMonth()
-            let region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
-            let rows = try ctx.db.withConnection { conn in
-                if let region { try TerritoryStore.requireRegion(conn, code: region, field: "region", active: false) }
-                return try TerritoryStore.departments(conn, asOf: asOf, region: region)
-            }
-            if ctx.wantsTable {
-                return .table(filename: "departamentos-\(asOf)") { sink in
-                    try sink.header(["code", "name", "region_code", "region_name", "gobernacion_code", "municipality_count"])
-                    for d in rows {
-                        try sink.row([.text(d.code), .text(d.name), .text(d.regionCode), .text(d.regionName), .text(d.gobernacionCode),
-                                  .integer(d.municipalityCount)])
-                    }
-                }
-            }
-            let items = rows.map {
-                DepartmentDTO(code: $0.code, name: $0.name, regionCode: $0.regionCode, regionName: $0.regionName,
-                              gobernacionCode: $0.gobernacionCode, municipalityCount: $0.municipalityCount)
-            }
-            return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
-        }
-
-        r.add("PUT", "/v1/departments/{code}/region") { ctx in
-            try ctx.requireCentral()
-            let code = ctx.param("code")
-            let body = try ctx.decode(RegionMoveDTO.self)
-            let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
-                guard let d = try TerritoryStore.department(conn, code: code) else {
-                    throw APIError(status: 404, detail: "No existe el departamento «\(code)».",
-                                   errors: [FieldError(field: "code", message: "Departamento desconocido.", found: code)])
-                }
-                let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
-                try TerritoryStore.moveDepartment(conn, code: code, region: region.code, from: body.from)
-                return RegionMoveResultDTO(code: d.code, name: d.name, region: RegionRefDTO(code: region.code, name: region.name),
-                                           from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, department: code)))
-            }
-            return try .json(dto)
-        }
+        r.add("GET", "/v1/departments", listDepartments)
+        r.add("PUT", "/v1/departments/{code}/region", moveDepartment)
     }
 
     // MARK: Regions
@@ -276,98 +163,215 @@ enum TerritoryRoutes {
     }
 
     static func registerRegions(_ r: inout Router) {
-        r.add("GET", "/v1/regions") { ctx in
-            let asOf = try ctx.asOfMonth()
-            let includeRetired = try ctx.boolQuery("include_retired")
-            let rows = try ctx.db.withConnection { conn in
-                try TerritoryStore.regions(conn, asOf: asOf, includeRetired: includeRetired)
-            }
-            if ctx.wantsTable {
-                return .table(filename: "regiones-\(asOf)") { sink in
-                    try sink.header(["code", "name", "active", "department_codes", "entity_count"])
-                    for g in rows {
-                        try sink.row([.text(g.code), .text(g.name), .boolean(g.active), .text(g.departmentCodes.joined(separator: " ")), .integer(g.entityCount)])
-                    }
-                }
-            }
-            let items = rows.map { regionDTO($0, asOf: asOf) }
-            return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
-        }
-
-        r.add("GET", "/v1/regions/{code}") { ctx in
-            let code = ctx.param("code")
-            let asOf = try ctx.asOfMonth()
-            let row = try ctx.db.withConnection { conn in try TerritoryStore.regions(conn, asOf: asOf, code: code).first }
-            guard let row else { throw APIError.notFound("No existe la región «\(code)».") }
-            return try .json(regionDTO(row, asOf: asOf))
-        }
-
-        r.add("POST", "/v1/regions") { ctx in
-            try ctx.requireCentral()
-            let body = try ctx.decode(RegionCreateDTO.self)
-            let code = body.code.trimmingCharacters(in: .whitespaces)
-            guard isRegionCode(code) else {
-                throw APIError.invalid(field: "code", "`code` admite de 1 a 60 letras minúsculas, dígitos y guiones (p. ej. `centro-sur`).", found: code)
-            }
-            let name = try ctx.requiredText(body.name, field: "name")
-            let asOf = Period.current(at: ctx.now)
-            let dto = try ctx.db.withTransaction { conn -> RegionDTO in
-                if let existing = try TerritoryStore.region(conn, code: code) {
-                    throw APIError.conflict("Ya existe la región «\(code)»\(existing.active ? "" : " (eliminada)").",
-                                            errors: [FieldError(field: "code", message: "Código en uso.", found: code)])
-                }
-                try refuseDuplicateName(conn, name, except: nil)
-                try TerritoryStore.createRegion(conn, code: code, name: name)
-                return regionDTO(try TerritoryStore.regions(conn, asOf: asOf, code: code)[0], asOf: asOf)
-            }
-            return try .json(dto, status: 201, headers: [("Location", "/v1/regions/\(code)")])
-        }
-
-        r.add("PATCH", "/v1/regions/{code}") { ctx in
-            try ctx.requireCentral()
-            let code = ctx.param("code")
-            let body = try ctx.decode(RegionRenameDTO.self)
-            let name = try ctx.requiredText(body.name, field: "name")
-            let asOf = Period.current(at: ctx.now)
-            let dto = try ctx.db.withTransaction { conn -> RegionDTO in
-                guard try TerritoryStore.region(conn, code: code) != nil else {
-                    throw APIError.notFound("No existe la región «\(code)».")
-                }
-                try refuseDuplicateName(conn, name, except: code)
-                try TerritoryStore.renameRegion(conn, code: code, name: name)
-                return regionDTO(try TerritoryStore.regions(conn, asOf: asOf, code: code)[0], asOf: asOf)
-            }
-            return try .json(dto)
-        }
+        r.add("GET", "/v1/regions", listRegions)
+        r.add("GET", "/v1/regions/{code}", showRegion)
+        r.add("POST", "/v1/regions", createRegion)
+        r.add("PATCH", "/v1/regions/{code}", updateRegion)
 
         // Deleting retires: past months keep naming the region; only a region with no members from now on goes.
-        r.add("DELETE", "/v1/regions/{code}") { ctx in
-            try ctx.requireCentral()
-            let code = ctx.param("code")
-            let current = Period.current(at: ctx.now)
-            try ctx.db.withTransaction { conn in
-                guard let region = try TerritoryStore.region(conn, code: code) else {
-                    throw APIError.notFound("No existe la región «\(code)».")
-                }
-                guard region.active else { return }
-                let ties = try TerritoryStore.regionTies(conn, code: code, current: current)
-                var errors: [FieldError] = []
-                if ties.members > 0 {
-                    errors.append(FieldError(field: "members", message: "La región tiene \(ties.members) entidades en \(current); muévalas antes.", found: "\(ties.members)"))
-                }
-                if ties.laterMoves > 0 {
-                    errors.append(FieldError(field: "members", message: "Hay \(ties.laterMoves) traslados a la región con fecha posterior a \(current).", found: "\(ties.laterMoves)"))
-                }
-                if ties.people > 0 {
-                    errors.append(FieldError(field: "people", message: "\(ties.people) personas activas tienen la región asignada.", found: "\(ties.people)"))
-                }
-                if !errors.isEmpty {
-                    throw APIError.conflict("La región «\(code)» aún tiene miembros desde \(current); no se puede eliminar.", errors: errors)
-                }
-                try TerritoryStore.retireRegion(conn, code: code)
-            }
-            return .empty(status: 204, headers: [])
+        r.add("DELETE", "/v1/regions/{code}", deleteRegion)
+    }
+
+    static func listEntities(_ ctx: RequestContext) throws -> APIResponse {
+        let asOf = try ctx.asOfMonth()
+        var filter = TerritoryStore.EntityFilter(asOf: asOf)
+        filter.department = try ctx.query("department").flatMap { $0.isEmpty ? nil : $0 }
+        filter.region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
+        filter.type = try ctx.query("type").flatMap { $0.isEmpty ? nil : $0 }
+        filter.plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
+        filter.q = try ctx.query("q").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        if let t = filter.type, !TerritoryStore.entityTypes.contains(t) {
+            throw APIError.invalid(field: "type", "`type` debe ser uno de: \(TerritoryStore.entityTypes.joined(separator: ", ")).", found: t)
         }
+        let csv = ctx.wantsTable
+        let limit = csv ? nil : try PageCursor.limit(ctx)
+        let after = csv ? nil : try PageCursor.key(ctx, isKey: isEntityCode)
+        let caller = try ctx.caller
+        let page = try ctx.db.withConnection { conn in
+            try validateFilters(conn, department: filter.department, region: filter.region, plan: filter.plan)
+            return try TerritoryStore.entities(conn, filter, scope: Scope.condition(for: caller, entityColumn: "e.code", plan: filter.plan, month: asOf),
+                                               after: after, limit: limit.map { $0 + 1 })
+        }
+        if csv {
+            return .table(filename: "entidades-\(asOf)") { sink in
+                try sink.header(["code", "name", "type", "department_code", "department_name", "region_code", "region_name"])
+                for e in page.rows {
+                    try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentCode), .text(e.departmentName),
+                              .text(e.regionCode), .text(e.regionName)])
+                }
+            }
+        }
+        let items = Array(page.rows.prefix(limit!)).map(EntityDTO.init)
+        let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: $0.code) } : nil
+        return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
+    }
+
+    static func showEntity(_ ctx: RequestContext) throws -> APIResponse {
+        let code = ctx.param("code")
+        let asOf = try ctx.asOfMonth()
+        let caller = try ctx.caller
+        let dto = try ctx.db.withConnection { conn -> EntityDetailDTO in
+            let e = try TerritoryStore.requireEntity(conn, code: code, asOf: asOf)
+            try TerritoryStore.requireInScope(conn, caller: caller, entity: code, month: asOf)
+            let enrollments = try EnrollmentStore.enrollments(conn, entity: code).map(EnrollmentDTO.init)
+            var af = AssignmentStore.ListFilter(month: asOf)
+            af.entity = code
+            af.asOf = asOf
+            let assignments = try AssignmentStore.list(conn, af, scope: SQL(unsafe: "TRUE"), after: nil, limit: nil).rows.map(AssignmentDTO.init)
+            return EntityDetailDTO(
+                code: e.code, name: e.name, type: e.type, asOf: asOf,
+                department: DepartmentRefDTO(code: e.departmentCode, name: e.departmentName),
+                region: e.regionCode.map { RegionRefDTO(code: $0, name: e.regionName ?? $0) },
+                regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)),
+                enrollments: enrollments, assignments: assignments)
+        }
+        return try .json(dto)
+    }
+
+    static func moveEntity(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let code = ctx.param("code")
+        let body = try ctx.decode(RegionMoveDTO.self)
+        let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
+            let e = try TerritoryStore.requireEntity(conn, code: code, asOf: body.from)
+            let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
+            try TerritoryStore.moveEntity(conn, code: code, region: region.code, from: body.from)
+            return RegionMoveResultDTO(code: e.code, name: e.name, region: RegionRefDTO(code: region.code, name: region.name),
+                                       from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)))
+        }
+        return try .json(dto)
+    }
+
+    static func listDepartments(_ ctx: RequestContext) throws -> APIResponse {
+        let asOf = try ctx.asOfMonth()
+        let region = try ctx.query("region").flatMap { $0.isEmpty ? nil : $0 }
+        let rows = try ctx.db.withConnection { conn in
+            if let region { try TerritoryStore.requireRegion(conn, code: region, field: "region", active: false) }
+            return try TerritoryStore.departments(conn, asOf: asOf, region: region)
+        }
+        if ctx.wantsTable {
+            return .table(filename: "departamentos-\(asOf)") { sink in
+                try sink.header(["code", "name", "region_code", "region_name", "gobernacion_code", "municipality_count"])
+                for d in rows {
+                    try sink.row([.text(d.code), .text(d.name), .text(d.regionCode), .text(d.regionName), .text(d.gobernacionCode),
+                              .integer(d.municipalityCount)])
+                }
+            }
+        }
+        let items = rows.map {
+            DepartmentDTO(code: $0.code, name: $0.name, regionCode: $0.regionCode, regionName: $0.regionName,
+                          gobernacionCode: $0.gobernacionCode, municipalityCount: $0.municipalityCount)
+        }
+        return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+    }
+
+    static func moveDepartment(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let code = ctx.param("code")
+        let body = try ctx.decode(RegionMoveDTO.self)
+        let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
+            guard let d = try TerritoryStore.department(conn, code: code) else {
+                throw APIError(status: 404, detail: "No existe el departamento «\(code)».",
+                               errors: [FieldError(field: "code", message: "Departamento desconocido.", found: code)])
+            }
+            let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
+            try TerritoryStore.moveDepartment(conn, code: code, region: region.code, from: body.from)
+            return RegionMoveResultDTO(code: d.code, name: d.name, region: RegionRefDTO(code: region.code, name: region.name),
+                                       from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, department: code)))
+        }
+        return try .json(dto)
+    }
+
+    static func listRegions(_ ctx: RequestContext) throws -> APIResponse {
+        let asOf = try ctx.asOfMonth()
+        let includeRetired = try ctx.boolQuery("include_retired")
+        let rows = try ctx.db.withConnection { conn in
+            try TerritoryStore.regions(conn, asOf: asOf, includeRetired: includeRetired)
+        }
+        if ctx.wantsTable {
+            return .table(filename: "regiones-\(asOf)") { sink in
+                try sink.header(["code", "name", "active", "department_codes", "entity_count"])
+                for g in rows {
+                    try sink.row([.text(g.code), .text(g.name), .boolean(g.active), .text(g.departmentCodes.joined(separator: " ")), .integer(g.entityCount)])
+                }
+            }
+        }
+        let items = rows.map { regionDTO($0, asOf: asOf) }
+        return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+    }
+
+    static func showRegion(_ ctx: RequestContext) throws -> APIResponse {
+        let code = ctx.param("code")
+        let asOf = try ctx.asOfMonth()
+        let row = try ctx.db.withConnection { conn in try TerritoryStore.regions(conn, asOf: asOf, code: code).first }
+        guard let row else { throw APIError.notFound("No existe la región «\(code)».") }
+        return try .json(regionDTO(row, asOf: asOf))
+    }
+
+    static func createRegion(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let body = try ctx.decode(RegionCreateDTO.self)
+        let code = body.code.trimmingCharacters(in: .whitespaces)
+        guard isRegionCode(code) else {
+            throw APIError.invalid(field: "code", "`code` admite de 1 a 60 letras minúsculas, dígitos y guiones (p. ej. `centro-sur`).", found: code)
+        }
+        let name = try ctx.requiredText(body.name, field: "name")
+        let asOf = Period.current(at: ctx.now)
+        let dto = try ctx.db.withTransaction { conn -> RegionDTO in
+            if let existing = try TerritoryStore.region(conn, code: code) {
+                throw APIError.conflict("Ya existe la región «\(code)»\(existing.active ? "" : " (eliminada)").",
+                                        errors: [FieldError(field: "code", message: "Código en uso.", found: code)])
+            }
+            try refuseDuplicateName(conn, name, except: nil)
+            try TerritoryStore.createRegion(conn, code: code, name: name)
+            return regionDTO(try TerritoryStore.regions(conn, asOf: asOf, code: code)[0], asOf: asOf)
+        }
+        return try .json(dto, status: 201, headers: [("Location", "/v1/regions/\(code)")])
+    }
+
+    static func updateRegion(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let code = ctx.param("code")
+        let body = try ctx.decode(RegionRenameDTO.self)
+        let name = try ctx.requiredText(body.name, field: "name")
+        let asOf = Period.current(at: ctx.now)
+        let dto = try ctx.db.withTransaction { conn -> RegionDTO in
+            guard try TerritoryStore.region(conn, code: code) != nil else {
+                throw APIError.notFound("No existe la región «\(code)».")
+            }
+            try refuseDuplicateName(conn, name, except: code)
+            try TerritoryStore.renameRegion(conn, code: code, name: name)
+            return regionDTO(try TerritoryStore.regions(conn, asOf: asOf, code: code)[0], asOf: asOf)
+        }
+        return try .json(dto)
+    }
+
+    static func deleteRegion(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let code = ctx.param("code")
+        let current = Period.current(at: ctx.now)
+        try ctx.db.withTransaction { conn in
+            guard let region = try TerritoryStore.region(conn, code: code) else {
+                throw APIError.notFound("No existe la región «\(code)».")
+            }
+            guard region.active else { return }
+            let ties = try TerritoryStore.regionTies(conn, code: code, current: current)
+            var errors: [FieldError] = []
+            if ties.members > 0 {
+                errors.append(FieldError(field: "members", message: "La región tiene \(ties.members) entidades en \(current); muévalas antes.", found: "\(ties.members)"))
+            }
+            if ties.laterMoves > 0 {
+                errors.append(FieldError(field: "members", message: "Hay \(ties.laterMoves) traslados a la región con fecha posterior a \(current).", found: "\(ties.laterMoves)"))
+            }
+            if ties.people > 0 {
+                errors.append(FieldError(field: "people", message: "\(ties.people) personas activas tienen la región asignada.", found: "\(ties.people)"))
+            }
+            if !errors.isEmpty {
+                throw APIError.conflict("La región «\(code)» aún tiene miembros desde \(current); no se puede eliminar.", errors: errors)
+            }
+            try TerritoryStore.retireRegion(conn, code: code)
+        }
+        return .empty(status: 204, headers: [])
     }
 
     static func refuseDuplicateName(_ conn: Connection, _ name: String, except code: String?) throws {

@@ -95,7 +95,7 @@ enum TerritoryStore {
     /// The entity, or a 404 naming it.
     static func requireEntity(_ conn: Connection, code: String, asOf: Period) throws -> EntityRow {
         guard let e = try entity(conn, code: code, asOf: asOf) else {
-            throw APIError(status: 404, detail: "No existe la entidad «\(code)».",
+            throw StoreError(kind: .notFound, detail: "No existe la entidad «\(code)».",
                            errors: [FieldError(field: "code", message: "Código DANE desconocido.", found: code)])
         }
         return e
@@ -246,10 +246,10 @@ enum TerritoryStore {
     @discardableResult
     static func requireRegion(_ conn: Connection, code: String, field: String, active: Bool) throws -> (code: String, name: String, active: Bool) {
         guard let r = try region(conn, code: code) else {
-            throw APIError.invalid(field: field, "No existe la región «\(code)».", found: code)
+            throw StoreError.invalid(field: field, "No existe la región «\(code)».", found: code)
         }
         if active && !r.active {
-            throw APIError.invalid(field: field, "La región «\(code)» fue eliminada; no admite miembros nuevos.", found: code)
+            throw StoreError.invalid(field: field, "La región «\(code)» fue eliminada; no admite miembros nuevos.", found: code)
         }
         return r
     }
@@ -293,5 +293,15 @@ enum TerritoryStore {
             out[try r.decode("code")] = try r.decode("name")
         }
         return out
+    }
+
+    /// A single entity outside the caller's scope (SPEC "Rules for writes": coordinators see their region,
+    /// advisors their assigned entities) is refused; an entity that does not exist is outside every scope
+    /// but the central team's. The scope itself is `ReportStore.inScope`, the one definition.
+    static func requireInScope(_ conn: Connection, caller: Principal, entity: String, month: Period, plan: String? = nil) throws {
+        guard caller.role != .central else { return }
+        guard try ReportStore.inScope(conn, caller, entity: entity, plan: plan, month: month) else {
+            throw StoreError.forbidden("La entidad \(entity) está fuera de su alcance.")
+        }
     }
 }

@@ -1,9 +1,10 @@
-// A live SETA on a real socket (port 0) over its own fresh database, with a central-team token.
+// A SETA over its own fresh database, with a central-team token: on a real socket (port 0), or called in process.
 import Foundation
 @testable import SetaAPI
 import SetaDatabase
 import SetaHTTP
 import SetaTestSupport
+import Synchronization
 
 /// "Now" for the service under test; tests move it to check timeliness and future periods.
 final class TestClock: @unchecked Sendable {
@@ -18,13 +19,45 @@ final class TestClock: @unchecked Sendable {
 }
 
 final class APIHarness: @unchecked Sendable {
+    /// How `call` reaches the app: by handing it a request value (the default: routing, validation and
+    /// answers, no socket), or through a live server on a socket (end to end: framing, chunking,
+    /// 100-continue, the event loop). Suites that test the wire ask for `.socket`.
+    enum Transport {
+        case socket, inProcess
+
+        /// The default: in process, unless `SETA_TEST_TRANSPORT=socket` runs every suite end to end
+        /// (to compare wall times, or to check a change against the wire).
+        static var standard: Transport {
+            ProcessInfo.processInfo.environment["SETA_TEST_TRANSPORT"] == "socket" ? .socket : .inProcess
+        }
+    }
+
     let database: TestDatabase
     let app: SetaApp
-    let server: HTTPServer
+    let transport: Transport
     let clock: TestClock
     private(set) var centralToken = ""
     private(set) var centralId: Int64 = 0
+    /// The live server: started with a `.socket` harness, or on first use of `port`/`server` by a test that
+    /// talks to the wire itself (raw bytes) from an in-process harness.
+    private let serverSlot = Mutex<HTTPServer?>(nil)
+
+    var server: HTTPServer {
+        serverSlot.withLock { slot in
+            if let running = slot { return running }
+            let started = Self.startServer(for: app)
+            slot = started
+            return started
+        }
+    }
+
     var port: Int { server.port }
+
+    /// One in-process harness for a whole test process, for tests that only read or are refused (4xx:
+    /// nothing written), so they share one database instead of copying the template each.
+    static let sharedReadOnly: APIHarness = {
+        do { return try APIHarness(transport: .inProcess) } catch { fatalError("shared harness: \(error)") }
+    }()
 
     static var repositoryRoot: URL { TestDatabase.repositoryRoot }
 
@@ -36,7 +69,8 @@ final class APIHarness: @unchecked Sendable {
         _ = try Seeder.seed(pool, dataDirectory: repositoryRoot.appendingPathComponent("Data"))
     }
 
-    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent) throws {
+    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent, transport: Transport = .standard) throws {
+        self.transport = transport
         clock = TestClock(now)
         database = try TestDatabase.make(template: APIHarness.seededTemplate)
         var config = AppConfiguration()
@@ -44,22 +78,27 @@ final class APIHarness: @unchecked Sendable {
         config.clock = { clock.now }
         config.log = log
         app = SetaApp(pool: database.pool, configuration: config)
-        var http = HTTPServerConfiguration()
-        http.port = 0
-        let app = self.app
-        // Wired as `seta serve` wires it: inline answers, body permission, the server's errors logged.
-        http.errorResponseObserver = { app.recordServerError($0) }
-        server = HTTPServer(configuration: http, handler: { app.handle($0) },
-                            inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
-        try server.start()
+        if transport == .socket { _ = server }
         let central = try person(role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
         centralId = central.id
         centralToken = central.token
     }
 
     deinit {
-        server.shutdown()
+        serverSlot.withLock { $0?.shutdown() }
         database.drop()
+    }
+
+    /// A server on port 0, wired as `seta serve` wires it: inline answers, body permission, the server's
+    /// own errors logged and counted.
+    private static func startServer(for app: SetaApp) -> HTTPServer {
+        var http = HTTPServerConfiguration()
+        http.port = 0
+        http.errorResponseObserver = { app.recordServerError($0) }
+        let server = HTTPServer(configuration: http, handler: { app.handle($0) },
+                                inlineHandler: { app.handleWithoutBlocking($0) }, bodyPermission: { app.mayReadBody($0) })
+        do { try server.start() } catch { fatalError("test server: \(error)") }
+        return server
     }
 
     /// Creates a person straight in the database and issues a token for them.
@@ -87,7 +126,17 @@ final class APIHarness: @unchecked Sendable {
         let t: String? = token ?? centralToken
         if let t { h.append(("Authorization", "Bearer \(t)")) }
         if json != nil { h.append(("Content-Type", "application/json")) }
-        return try TestHTTPClient.send(port: port, method: method, path: path, headers: h, body: Array((json ?? "").utf8))
+        return try raw(method, path, headers: h, body: Array((json ?? "").utf8))
+    }
+
+    /// One request exactly as given (no token added), over this harness's transport.
+    func raw(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8] = []) throws -> TestResponse {
+        switch transport {
+        case .socket:
+            return try TestHTTPClient.send(port: port, method: method, path: path, headers: headers, body: body)
+        case .inProcess:
+            return try InProcessClient.send(app, method: method, path: path, headers: headers, body: body)
+        }
     }
 }
 
