@@ -264,7 +264,7 @@ enum AsesoriaRoutes {
             if a.advisor?.id != caller.personId {
                 do {
                     try ReportStore.requireReadable(conn, caller, entity: a.entity, plan: a.plan, months: months)
-                } catch let error as APIError where a.entities.count > 1 {
+                } catch let error as StoreError where a.entities.count > 1 {
                     // A workshop is readable by whoever may read any entity it served, as in the list.
                     guard try AsesoriaStore.servesInScope(conn, caller, id: a.id, plan: a.plan, months: months) else { throw error }
                 }
