@@ -74,6 +74,7 @@ enum CutRoutes {
         r.add("GET", "/v1/cuts/{id}", show)
         r.add("GET", "/v1/cuts/{id}/groups/{group}", frozenGroups)
         r.add("GET", "/v1/cuts/{id}/export", export)
+        r.add("GET", "/v1/cuts/{id}/report", report)
         r.add("GET", "/v1/cuts/{a}/compare/{b}", compare)
     }
 
@@ -113,8 +114,8 @@ enum CutRoutes {
             // One cut at a time per plan, so two cuts never interleave their locks.
             try conn.execute("SELECT 1 FROM plans WHERE code = \(catalog.code) FOR UPDATE")
             let (id, locked) = try CutStore.take(conn, catalog: catalog, period: period, label: label, by: caller.personId, now: ctx.now)
-            let national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .national), catalog: catalog)
-            let regions = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .regions), catalog: catalog)
+            let national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .national, catalog: catalog), catalog: catalog)
+            let regions = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .regions, catalog: catalog), catalog: catalog)
             return (try CutStore.cut(conn, id: id)!, locked, national.first, regions)
         }
         var d = dto(cut, locked: locked)
@@ -149,10 +150,10 @@ enum CutRoutes {
             var d = dto(cut)
             let kinds = CutExport.visibleGroupKinds(caller)
             if kinds.contains(.national) {
-                d.national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: cut.id, kind: .national), catalog: catalog).first
+                d.national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: cut.id, kind: .national, catalog: catalog), catalog: catalog).first
             }
             let regions = kinds.contains(.regions)
-                ? CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: .regions), kind: .regions, to: caller) : []
+                ? CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: .regions, catalog: catalog), kind: .regions, to: caller) : []
             d.regions = try ProgressRoutes.groupDTOs(conn, regions, catalog: catalog)
             return (d, catalog)
         }
@@ -180,7 +181,7 @@ enum CutRoutes {
             guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
                 throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
             }
-            let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind), kind: kind, to: caller)
+            let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind, catalog: catalog), kind: kind, to: caller)
             return (cut, catalog, try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog))
         }
         if ctx.wantsTable {
@@ -232,6 +233,26 @@ enum CutRoutes {
             }
         }
         return try .json(CutExportDTO(cut: dto(cut), entities: entities))
+    }
+
+    /// The cut report (informe del corte): the quarterly report's tables from the cut's frozen figures, with the
+    /// change against the previous cut of the plan. JSON, or a workbook (`format=xlsx` / `Accept`).
+    static func report(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let limit = try ctx.intQuery("lagging", default: 10, range: 1...100)
+        let dto = try ctx.db.withConnection { conn -> CutReportDTO in
+            let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
+            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
+                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
+            }
+            return try CutReport.build(conn, cut: cut, catalog: catalog, caller: caller, lagging: limit)
+        }
+        if ctx.wantsTable {
+            return .table(filename: "informe-corte-\(dto.cut.id)-\(dto.cut.plan)-\(dto.cut.period)") { sink in
+                try CutReport.write(sink, dto)
+            }
+        }
+        return try .json(dto)
     }
 
     static func compare(_ ctx: RequestContext) throws -> APIResponse {

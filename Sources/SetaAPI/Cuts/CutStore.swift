@@ -108,7 +108,7 @@ enum CutStore {
             """).rows.map(cutRow)
     }
 
-    private static func cutRow(_ r: Row) throws -> CutRow {
+    static func cutRow(_ r: Row) throws -> CutRow {
         CutRow(id: try r.decode("id"), plan: try r.decode("plan_code"),
                period: Period(try r.decode("period", as: String.self))!, label: try r.decode("label"),
                catalogVersion: try r.decode("catalog_version"), createdAt: try r.decode("created_at"),

@@ -102,6 +102,7 @@ enum ProgressRoutes {
 
     static func groups(_ ctx: RequestContext) throws -> APIResponse {
         let kind = try groupKind(ctx)
+        if try ctx.query("cut") != nil { return try FrozenProgressRoutes.groups(ctx, kind: kind) }
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         let month = try asOf(ctx)
         let f = try filter(ctx)

@@ -1,0 +1,62 @@
+// `cut={id}` on the progress routes (issue 12 item 5): the live answers' shapes, read from a cut's frozen rows.
+import Foundation
+import SetaDatabase
+import SetaDomain
+
+/// The progress routes hand a request here when it names a cut: the figures are the cut's frozen ones (entities,
+/// statuses, groups as of the cut's month, its catalog version), the reader's scope and filters apply to the frozen
+/// columns, and the answer has the shape of the live one with `as_of` the cut's period.
+enum FrozenProgressRoutes {
+    /// The caller as this request verified it. Progress routes may start from a principal remembered from an
+    /// earlier request, which their one guarded statement re-checks; a cut read has no such statement, so it
+    /// looks the token up again (a revoked token fails here, at once).
+    static func verifiedCaller(_ ctx: RequestContext) throws -> Principal {
+        if ctx.principalFromHint != nil {
+            ctx.principalFromHint = nil
+            ctx.principal = try Auth.authenticate(ctx)
+        }
+        return try ctx.caller
+    }
+
+    /// The cut named by `cut` (404 naming `cut` when unknown) and its catalog version. `plan`, when given, must be
+    /// the cut's plan and `as_of` the cut's month (422 naming them otherwise): a cut answers for one month only.
+    static func cut(_ ctx: RequestContext, _ conn: Connection) throws -> (CutStore.CutRow, PlanCatalog) {
+        let cut = try CutStore.requireCut(conn, id: ctx.requiredQuery("cut"), field: "cut")
+        if let plan = try ctx.query("plan"), plan != cut.plan {
+            throw APIError.invalid(field: "plan", "El corte \(cut.id) es del plan \(cut.plan), no de «\(plan)».", found: plan)
+        }
+        if let asOf = try ctx.query("as_of"), asOf != cut.period.description {
+            throw APIError.invalid(field: "as_of", "El corte \(cut.id) es de \(cut.period); omita `as_of` o use ese mes.", found: asOf)
+        }
+        guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
+            throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
+        }
+        return (cut, catalog)
+    }
+
+    /// `GET /v1/progress/{group}?cut=`: the group roll-up over the cut's frozen entities the reader may see.
+    static func groups(_ ctx: RequestContext, kind: GroupKind) throws -> APIResponse {
+        let caller = try verifiedCaller(ctx)
+        let filter = try ProgressRoutes.filter(ctx)
+        let (cut, catalog, items) = try ctx.db.withConnection { conn -> (CutStore.CutRow, PlanCatalog, [GroupDTO]) in
+            let (cut, catalog) = try self.cut(ctx, conn)
+            let groups = try CutStore.scopedGroups(conn, cut: cut.id, kind: kind, catalog: catalog, principal: caller, filter: filter)
+            return (cut, catalog, try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog))
+        }
+        if ctx.wantsTable {
+            // The live table's columns.
+            return .table(filename: "progreso-\(kind.rawValue)-corte-\(cut.id)") { sink in
+                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
+                                + catalog.phases.map { "completed_share_\($0.code)" })
+                for g in items {
+                    let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
+                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
+                                  .figure(g.min), .figure(g.max)]
+                                 + catalog.phases.map { .figure(shares[$0.code]) })
+                }
+            }
+        }
+        return try .json(GroupsResponseDTO(plan: cut.plan, catalogVersion: cut.catalogVersion, asOf: cut.period.description,
+                                           group: kind.rawValue, items: items))
+    }
+}
