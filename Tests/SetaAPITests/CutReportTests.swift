@@ -73,6 +73,57 @@ struct CutReportTests {
         #expect(h1["completed_share"] == "66.67", "\(h1)")
     }
 
+    @Test("a cut taken before item 4 (no shares stored with its groups) gets the same ones from its frozen statuses")
+    func olderCut_SharesComputedFromFrozenStatuses() throws {
+        let (h, cut1, _) = try CutReportTests.scenario()
+        // An older cut: the same frozen rows, its groups stored without milestone shares and stages.
+        let legacy: Int64 = try h.database.pool.withTransaction { conn in
+            let id: Int64 = try conn.query("""
+                INSERT INTO cuts (plan_code, period, label, catalog_version, created_by, created_at)
+                SELECT plan_code, period, label, catalog_version, created_by, created_at FROM cuts WHERE id = \(cut1) RETURNING id
+                """).rows[0].decode("id")
+            try conn.execute("""
+                INSERT INTO cut_entities SELECT \(id), entity_code, entity_name, entity_type, department_code, department_name,
+                       region_code, region_name, advisor_id, advisor_name, partner_code, total, phases, completed, milestones
+                  FROM cut_entities WHERE cut_id = \(cut1)
+                """)
+            try conn.execute("""
+                INSERT INTO cut_groups SELECT \(id), group_kind, group_key, group_name,
+                       summary - 'milestone_codes' - 'milestone_shares' - 'stage_codes' - 'stage_means' - 'stage_shares'
+                  FROM cut_groups WHERE cut_id = \(cut1)
+                """)
+            return id
+        }
+        for kind in ["national", "regions", "departments", "entity-types"] {
+            let stored = try h.call("GET", "/v1/cuts/\(cut1)/groups/\(kind)").text
+            let computed = try h.call("GET", "/v1/cuts/\(legacy)/groups/\(kind)").text
+            #expect(stored == computed, "\(kind)")
+            #expect(stored.contains("milestone_completion"))
+        }
+    }
+
+    @Test("compare covers each group's phases, stages and milestone shares; a kind outside the reader's view is 403")
+    func compare_CoversSharesAndStages() throws {
+        let (h, cut1, cut2) = try CutReportTests.scenario()
+        let r = try h.call("GET", "/v1/cuts/\(cut1)/compare/\(cut2)?group=national")
+        #expect(r.status == 200, "\(r.text)")
+        let g = try #require((r.json["groups"] as? [[String: Any]])?.first)
+        #expect(g["key"] as? String == "national")
+        let h1 = try #require((g["milestones"] as? [[String: Any]])?.first { $0["code"] as? String == "H1" })
+        #expect((h1["a"] as? NSNumber)?.doubleValue == 66.67 && (h1["b"] as? NSNumber)?.doubleValue == 100)
+        #expect((h1["change"] as? NSNumber)?.doubleValue == 33.33)
+        let m1 = try #require((g["stages"] as? [[String: Any]])?.first { $0["code"] as? String == "M1" })
+        #expect((m1["a"] as? NSNumber)?.doubleValue == 46 && (m1["b"] as? NSNumber)?.doubleValue == 48)
+        #expect((m1["completed_share_a"] as? NSNumber)?.doubleValue == 33.33)
+        #expect((g["phases"] as? [Any])?.isEmpty == false)
+        let all = try h.call("GET", "/v1/cuts/\(cut1)/compare/\(cut2)").json["groups"] as? [[String: Any]] ?? []
+        #expect(Set(all.compactMap { $0["group"] as? String }) == ["national", "regions", "departments", "entity-types"],
+                "no advisors or partners in this scenario")
+        let coordinator = try h.person(role: "coordinator", regions: ["eje-cafetero-antioquia"])
+        let refused = try h.call("GET", "/v1/cuts/\(cut1)/compare/\(cut2)?group=national", token: coordinator.token)
+        #expect(refused.status == 403)
+    }
+
     @Test("the progress routes read a cut with cut=: the live shapes, the reader's scope, unknown cuts refused naming cut")
     func progressRoutes_ReadACut() throws {
         let (h, cut1, _) = try CutReportTests.scenario()

@@ -108,6 +108,7 @@ extension QueryParameter {
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/cuts/{}/compare/{}": [
+            QueryParameter(name: "group", kind: .string, values: ["national", "regions", "departments", "advisors", "partners", "entity-types"]),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
             QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),

@@ -57,9 +57,29 @@ struct CutComparisonDTO: Codable, Sendable {
         var group: String
         var key: String
         var name: String
+        var entityCountA: Int?
+        var entityCountB: Int?
         var meanA: Decimal?
         var meanB: Decimal?
         var change: Decimal?
+        var atHundredA: Int?
+        var atHundredB: Int?
+        /// Completion share per phase, in cut b's catalog order (then codes only in a).
+        var phases: [ShareChange] = []
+        /// Mean progress per stage (momento), plans with stages.
+        var stages: [ShareChange] = []
+        /// Completion share per milestone (the report's headline figures).
+        var milestones: [ShareChange] = []
+    }
+    /// One figure of a group in both cuts: a phase's or milestone's completion share, a stage's mean.
+    struct ShareChange: Codable, Sendable {
+        var code: String
+        var a: Decimal?
+        var b: Decimal?
+        var change: Decimal?
+        /// A stage's completion share in each cut (stages only).
+        var completedShareA: Decimal?
+        var completedShareB: Decimal?
     }
     var a: CutDTO
     var b: CutDTO
@@ -257,6 +277,17 @@ enum CutRoutes {
 
     static func compare(_ ctx: RequestContext) throws -> APIResponse {
         let caller = try ctx.caller
+        // Every group kind the reader sees in a cut, or the one asked for (`group`).
+        var kinds = CutExport.visibleGroupKinds(caller)
+        if let g = try ctx.query("group") {
+            guard let kind = GroupKind(rawValue: g) else {
+                throw APIError.badRequest("`group` debe ser national, regions, departments, advisors, partners o entity-types.", field: "group")
+            }
+            guard kinds.contains(kind) else {
+                throw APIError.forbidden("Los grupos «\(g)» de un corte no están a su alcance.")
+            }
+            kinds = [kind]
+        }
         let result = try ctx.db.withConnection { conn -> CutComparisonDTO in
             let a = try CutStore.requireCut(conn, id: ctx.param("a"), field: "a")
             let b = try CutStore.requireCut(conn, id: ctx.param("b"), field: "b")
@@ -278,16 +309,12 @@ enum CutRoutes {
                 changes.append(.init(code: code, name: v.0, totalA: v.1?.out, totalB: nil, change: nil))
             }
             changes.sort { $0.code < $1.code }
-            var groups: [CutComparisonDTO.GroupChange] = []
-            for kind in caller.role == .central ? [GroupKind.national, .regions] : [.regions] {
-                let ga = Dictionary(uniqueKeysWithValues: try CutStore.groups(conn, cut: a.id, kind: kind).map { ($0.key, $0) })
-                for gb in try CutStore.groups(conn, cut: b.id, kind: kind) {
-                    if caller.role != .central && !caller.regions.contains(gb.key) { continue }
-                    let ma = ga[gb.key]?.summary.meanProgress, mb = gb.summary.meanProgress
-                    groups.append(.init(group: kind.rawValue, key: gb.key, name: gb.name, meanA: ma?.out, meanB: mb?.out,
-                                        change: (ma != nil && mb != nil) ? (mb! - ma!).out : nil))
-                }
+            guard let catalogA = try CatalogStore.catalog(conn, code: a.plan, version: a.catalogVersion),
+                  let catalogB = try CatalogStore.catalog(conn, code: b.plan, version: b.catalogVersion) else {
+                throw APIError.notFound("Falta una versión del catálogo de \(a.plan).")
             }
+            let groups = try CutComparison.groups(conn, a: (a.id, catalogA), b: (b.id, catalogB),
+                                                  kinds: kinds, caller: caller)
             return CutComparisonDTO(a: dto(a), b: dto(b), groups: groups, entities: changes)
         }
         if ctx.wantsTable {

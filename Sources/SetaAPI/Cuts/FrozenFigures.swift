@@ -46,23 +46,48 @@ extension CutStore {
         return sql
     }
 
-    /// The frozen group results of one kind (as computed when the cut was taken), each with its milestone
-    /// shares and stages (item 4) computed from the same cut's frozen statuses and catalog version: one statement.
-    /// Nothing is stored for them, so cuts taken before item 4 have them too and they can only be the figures of
-    /// the frozen entities. `shares: false` skips that computation (the report's region and partner tables).
+    /// The frozen group results of one kind, as computed when the cut was taken, with their milestone shares and
+    /// stages (item 4), frozen with them. Cuts taken before item 4 stored neither: for those (and only when `shares`)
+    /// they are computed from the same cut's frozen statuses and catalog version (`computedGroups`), the same
+    /// definition, so they can only be the figures of the frozen entities.
     static func groups(_ conn: Connection, cut: Int64, kind: GroupKind, catalog: PlanCatalog,
                        shares: Bool = true) throws -> [GroupResult] {
-        guard shares else { return try groups(conn, cut: cut, kind: kind) }
+        var sql: SQL = """
+            SELECT s.*, COALESCE(x.milestone_codes, '{}') AS milestone_codes, COALESCE(x.milestone_shares, '{}') AS milestone_shares,
+                   COALESCE(x.stage_codes, '{}') AS stage_codes, COALESCE(x.stage_means, '{}') AS stage_means,
+                   COALESCE(x.stage_shares, '{}') AS stage_shares, (x.milestone_codes IS NULL) AS shares_missing
+              FROM cut_groups g
+             CROSS JOIN LATERAL jsonb_to_record(g.summary) AS s(
+            """
+        sql.append(SQL(unsafe: ProgressStore.groupRecordColumns))
+        sql.append("""
+            )
+             CROSS JOIN LATERAL jsonb_to_record(g.summary)
+                   AS x(milestone_codes text[], milestone_shares text[], stage_codes text[], stage_means text[], stage_shares text[])
+             WHERE g.cut_id = \(cut) AND g.group_kind = \(kind.rawValue)
+            """)
+        let rows = try conn.query(sql).rows
+        if shares, try rows.contains(where: { try $0.decode("shares_missing", as: Bool.self) }) {
+            return try computedGroups(conn, cut: cut, kind: kind, catalog: catalog)
+        }
+        return try ProgressStore.decodeGroups(rows)
+    }
+
+    /// The stored groups of a cut taken before item 4, with milestone shares and stages computed from its frozen
+    /// statuses in the same statement.
+    static func computedGroups(_ conn: Connection, cut: Int64, kind: GroupKind, catalog: PlanCatalog) throws -> [GroupResult] {
         var sql = frozenRowsCTE(cut: cut, kind: kind, catalog: catalog)
         sql.append(ProgressStore.rollUp(catalog))
+        // Materialized: otherwise PostgreSQL may inline the roll-up into the join and run it once per stored group.
         sql.append("""
-            ) SELECT s.*, COALESCE(a.milestone_codes, '{}') AS milestone_codes, COALESCE(a.milestone_shares, '{}') AS milestone_shares,
+            ), aggm AS MATERIALIZED (SELECT * FROM agg)
+            SELECT s.*, COALESCE(a.milestone_codes, '{}') AS milestone_codes, COALESCE(a.milestone_shares, '{}') AS milestone_shares,
                      COALESCE(a.stage_codes, '{}') AS stage_codes, COALESCE(a.stage_means, '{}') AS stage_means,
                      COALESCE(a.stage_shares, '{}') AS stage_shares
                 FROM cut_groups g CROSS JOIN LATERAL jsonb_to_record(g.summary) AS s(
             """)
         sql.append(SQL(unsafe: ProgressStore.groupRecordColumns))
-        sql.append(") LEFT JOIN agg a ON a.gkey = s.gkey WHERE g.cut_id = \(cut) AND g.group_kind = \(kind.rawValue)")
+        sql.append(") LEFT JOIN aggm a ON a.gkey = s.gkey WHERE g.cut_id = \(cut) AND g.group_kind = \(kind.rawValue)")
         return try ProgressStore.decodeGroups(conn.query(sql).rows)
     }
 
