@@ -140,6 +140,21 @@ struct CutReportTests {
         #expect(unknown.status == 404 && unknown.text.contains("\"cut\""), "\(unknown.text)")
         let otherPlan = try h.call("GET", "/v1/progress/regions?plan=gap-2020-f1&cut=\(cut1)")
         #expect(otherPlan.status == 422 && otherPlan.text.contains("\"plan\""), "\(otherPlan.text)")
+        // The entity table and one entity read from the cut: the frozen totals and statuses.
+        let export = try h.call("GET", "/v1/cuts/\(cut1)/export?format=json").json["entities"] as! [[String: Any]]
+        let table = try h.call("GET", "/v1/progress/entities?plan=gap-2020-f2&cut=\(cut1)&sort=code")
+        #expect(table.status == 200 && table.json["total"] as? Int == 3, "\(table.text)")
+        let rows = table.json["items"] as? [[String: Any]] ?? []
+        #expect(rows.map { $0["code"] as! String } == export.map { $0["code"] as! String })
+        #expect(rows.map { ($0["total"] as? NSNumber)?.doubleValue } == export.map { ($0["total"] as? NSNumber)?.doubleValue })
+        let lowest = try h.call("GET", "/v1/progress/entities?plan=gap-2020-f2&cut=\(cut1)&limit=1").json["items"] as? [[String: Any]]
+        #expect(lowest?.first?["code"] as? String == "05004")
+        let one = try h.call("GET", "/v1/entities/05004/progress?plan=gap-2020-f2&cut=\(cut1)")
+        #expect(one.status == 200 && one.json["as_of"] as? String == "2020-09", "\(one.text)")
+        let h1 = (one.json["milestones"] as? [[String: Any]])?.first { $0["code"] as? String == "H1" }
+        #expect(h1?["status"] as? String == "not_started", "reported in 2020-10, after the cut")
+        let outside = try h.call("GET", "/v1/entities/05045/progress?plan=gap-2020-f2&cut=\(cut1)")
+        #expect(outside.status == 404 && outside.errorFields == ["code"], "\(outside.text)")
         // An advisor with no entities in the cut sees an empty roll-up, not the region.
         let advisor = try h.person(role: "advisor")
         let mine = try h.call("GET", "/v1/progress/regions?plan=gap-2020-f2&cut=\(cut1)", token: advisor.token)

@@ -197,3 +197,85 @@ extension CutStore {
         return (out, count)
     }
 }
+
+extension CutStore {
+    /// A page of a cut's frozen entities (`GET /v1/progress/entities?cut=`): the reader's scope and the filters on
+    /// the frozen columns, sorted and paginated in SQL, with the count of all that match. One statement.
+    static func entityPage(_ conn: Connection, cut: Int64, principal: Principal, filter: ProgressFilter,
+                           sort: ProgressStore.EntitySort, descending: Bool, limit: Int,
+                           offset: Int) throws -> (rows: [ProgressStore.EntityRow], total: Int) {
+        var sql: SQL = """
+            SELECT ce.entity_code, ce.entity_name, ce.entity_type, ce.department_code, ce.region_code, ce.advisor_id,
+                   ce.advisor_name, ce.partner_code, ce.total::text AS total,
+            """
+        sql.append(SQL(unsafe: ProgressStore.phaseArrays("ce")))
+        sql.append(", count(*) OVER () AS full_count FROM cut_entities ce WHERE ce.cut_id = \(cut) AND (")
+        sql.append(visibleCondition(principal))
+        sql.append(") AND ")
+        sql.append(filterCondition(filter))
+        let direction = descending ? " DESC" : " ASC"
+        switch sort {
+        case .total: sql.append(SQL(unsafe: " ORDER BY ce.total\(direction) NULLS LAST, ce.entity_code"))
+        case .code: sql.append(SQL(unsafe: " ORDER BY ce.entity_code\(direction)"))
+        case .name: sql.append(SQL(unsafe: " ORDER BY ce.entity_name\(direction), ce.entity_code"))
+        }
+        sql.append(" LIMIT \(limit) OFFSET \(offset)")
+        var total = 0
+        let rows = try conn.query(sql).rows.map { r -> ProgressStore.EntityRow in
+            total = Int(try r.decode("full_count", as: Int64.self))
+            let (phases, completed) = try ProgressStore.decodePhases(r)
+            return ProgressStore.EntityRow(
+                code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
+                departmentCode: try r.decode("department_code"), regionCode: try r.decode("region_code"),
+                advisorId: try r.decode("advisor_id"), advisorName: try r.decode("advisor_name"),
+                partnerCode: try r.decode("partner_code"),
+                total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                phases: phases, completed: completed)
+        }
+        if rows.isEmpty && offset > 0 {
+            var count: SQL = "SELECT count(*)::int AS n FROM cut_entities ce WHERE ce.cut_id = \(cut) AND ("
+            count.append(visibleCondition(principal))
+            count.append(") AND ")
+            count.append(filterCondition(filter))
+            total = try conn.query(count).rows[0].decode("n")
+        }
+        return (rows, total)
+    }
+
+    /// One entity as a cut froze it, whether the reader may see it, and whether it exists at all (nil: unknown
+    /// entity; `inCut` false: it exists but the cut does not hold it).
+    struct FrozenOne: Sendable {
+        var code: String
+        var name: String
+        var inCut: Bool
+        var visible: Bool
+        var total: Decimal?
+        var phases: [String: Decimal?]
+        var completed: [String: Bool]
+        var milestones: [String: String]
+    }
+
+    static func frozenEntity(_ conn: Connection, cut: Int64, entity: String, principal: Principal) throws -> FrozenOne? {
+        var sql: SQL = """
+            SELECT e.code, COALESCE(ce.entity_name, e.name) AS name, (ce.entity_code IS NOT NULL) AS in_cut, (
+            """
+        sql.append(visibleCondition(principal))
+        sql.append(") IS TRUE AS visible, ce.total::text AS total, ")
+        sql.append(SQL(unsafe: ProgressStore.phaseArrays("ce")))
+        sql.append("""
+            , ARRAY(SELECT k FROM jsonb_object_keys(ce.milestones) k ORDER BY k) AS milestone_codes,
+              ARRAY(SELECT ce.milestones ->> k FROM jsonb_object_keys(ce.milestones) k ORDER BY k) AS milestone_values
+              FROM entities e LEFT JOIN cut_entities ce ON ce.cut_id = \(cut) AND ce.entity_code = e.code
+             WHERE e.code = \(entity)
+            """)
+        guard let r = try conn.query(sql).rows.first else { return nil }
+        let inCut: Bool = try r.decode("in_cut")
+        let (phases, completed) = inCut ? try ProgressStore.decodePhases(r) : ([:], [:])
+        let codes: [String] = inCut ? try r.decode("milestone_codes") : []
+        let values: [String] = inCut ? try r.decode("milestone_values") : []
+        return FrozenOne(code: try r.decode("code"), name: try r.decode("name"), inCut: inCut, visible: try r.decode("visible"),
+                         total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                         phases: phases, completed: completed,
+                         milestones: Dictionary(uniqueKeysWithValues: zip(codes, values)))
+    }
+}

@@ -59,4 +59,74 @@ enum FrozenProgressRoutes {
         return try .json(GroupsResponseDTO(plan: cut.plan, catalogVersion: cut.catalogVersion, asOf: cut.period.description,
                                            group: kind.rawValue, items: items))
     }
+
+    /// `GET /v1/progress/entities?cut=`: the cut's frozen entities the reader may see, as the live table.
+    static func entityTable(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try verifiedCaller(ctx)
+        let filter = try ProgressRoutes.filter(ctx)
+        var sortText = try ctx.query("sort") ?? "total"
+        let descending = sortText.hasPrefix("-")
+        if descending { sortText.removeFirst() }
+        guard let sort = ProgressStore.EntitySort(rawValue: sortText) else {
+            throw APIError.badRequest("`sort` debe ser total, code o name (con - para descendente).", field: "sort")
+        }
+        let limit = try ctx.intQuery("limit", default: ctx.wantsTable ? 5000 : ctx.app.configuration.defaultPageSize,
+                                     range: 1...5000)
+        let offset = try Cursor.offset(ctx)
+        let (cut, catalog, page) = try ctx.db.withConnection { conn in
+            let (cut, catalog) = try self.cut(ctx, conn)
+            let page = try CutStore.entityPage(conn, cut: cut.id, principal: caller, filter: filter, sort: sort,
+                                               descending: descending, limit: limit, offset: offset)
+            return (cut, catalog, page)
+        }
+        let rows = page.rows.map { e in
+            EntityTableRowDTO(code: e.code, name: e.name, type: e.type, departmentCode: e.departmentCode,
+                              regionCode: e.regionCode, advisorId: e.advisorId, advisorName: e.advisorName,
+                              partnerCode: e.partnerCode, total: e.total?.out,
+                              phases: ProgressRoutes.phaseDTOs(catalog, progress: e.phases, completed: e.completed)
+                                .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) })
+        }
+        if ctx.wantsTable {
+            // The live table's columns.
+            return .table(filename: "entidades-\(catalog.code)-corte-\(cut.id)") { sink in
+                try sink.header(["dane_code", "name", "type", "department_code", "region", "advisor", "partner"]
+                             + catalog.phases.map(\.code) + ["total"])
+                for r in rows {
+                    try sink.row([.text(r.code), .text(r.name), .text(r.type), .text(r.departmentCode), .text(r.regionCode),
+                                  .text(r.advisorName), .text(r.partnerCode)]
+                                 + r.phases.map { .figure($0.progress) } + [.figure(r.total)])
+                }
+            }
+        }
+        let next = offset + rows.count < page.total ? Cursor.encode(offset: offset + rows.count) : nil
+        return try .json(ListResponse(items: rows, total: page.total, nextCursor: next))
+    }
+
+    /// `GET /v1/entities/{code}/progress?cut=`: one entity as the cut froze it (its total, phases and every
+    /// milestone's status; `reported_in` is not frozen, so null). An entity the cut does not hold is 404 naming `code`.
+    static func entityProgress(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try verifiedCaller(ctx)
+        let code = ctx.param("code")
+        let dto = try ctx.db.withConnection { conn -> EntityProgressDTO in
+            let (cut, catalog) = try self.cut(ctx, conn)
+            guard let e = try CutStore.frozenEntity(conn, cut: cut.id, entity: code, principal: caller) else {
+                throw APIError(status: 404, title: "Not Found", detail: "No existe la entidad «\(code)».",
+                               errors: [FieldError(field: "code", message: "Entidad desconocida.", found: code)])
+            }
+            guard e.inCut else {
+                throw APIError(status: 404, title: "Not Found", detail: "El corte \(cut.id) no incluye la entidad \(code).",
+                               errors: [FieldError(field: "code", message: "Entidad fuera del corte.", found: code)])
+            }
+            guard e.visible else { throw APIError.forbidden("La entidad \(code) está fuera de su alcance.") }
+            return EntityProgressDTO(
+                entity: EntityRefDTO(code: e.code, name: e.name), plan: cut.plan, catalogVersion: cut.catalogVersion,
+                asOf: cut.period.description, enrolled: true, total: e.total?.out,
+                phases: ProgressRoutes.phaseDTOs(catalog, progress: e.phases, completed: e.completed),
+                milestones: catalog.milestones.sorted { $0.position < $1.position }.map { m in
+                    MilestoneStatusDTO(code: m.code, name: m.name, phaseCode: m.phaseCode,
+                                       status: e.milestones[m.code] ?? "not_started", reportedIn: nil)
+                })
+        }
+        return try .json(dto)
+    }
 }

@@ -48,6 +48,7 @@ enum ProgressRoutes {
 
     static func entityProgress(_ ctx: RequestContext) throws -> APIResponse {
         let code = ctx.param("code")
+        if try ctx.query("cut") != nil { return try FrozenProgressRoutes.entityProgress(ctx) }
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         let month = try asOf(ctx)
         let dto = try ctx.guardedRead { conn, g, catalog -> EntityProgressDTO in
@@ -164,6 +165,7 @@ enum ProgressRoutes {
     // MARK: entity table
 
     static func entityTable(_ ctx: RequestContext) throws -> APIResponse {
+        if try ctx.query("cut") != nil { return try FrozenProgressRoutes.entityTable(ctx) }
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         let month = try asOf(ctx)
         let f = try filter(ctx)
