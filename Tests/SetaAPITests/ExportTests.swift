@@ -140,7 +140,7 @@ struct ExportTests {
         #expect(cut.status == 201, "\(cut.text)")
         let id = cut.json["id"] as? Int ?? 0
         let routes = ExportTests.tableRoutes.map { $0.replacingOccurrences(of: "gap-2020-f1", with: "gap-2020-f2") }
-            + ["/v1/cuts", "/v1/cuts/\(id)", "/v1/cuts/\(id)/export", "/v1/cuts/\(id)/compare/\(id)",
+            + ["/v1/cuts", "/v1/cuts/\(id)", "/v1/cuts/\(id)/export", "/v1/cuts/\(id)/compare/\(id)", "/v1/cuts/\(id)/report",
                "/v1/progress/partners?plan=gap-2020-f2&as_of=2021-03"]
         let triggers: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
         var neutralized = Set<String>()
