@@ -13,6 +13,10 @@ Uses the plan's latest cut, or takes one (`--period`) when the plan has none. Th
 - Where LibreOffice is installed (`soffice`), it converts the workbook to CSV and the es-CO CSV to XLSX, headless,
   with Colombian settings, and the values are compared again (codes keep their zeros from the workbook; the CSV's
   totals arrive as numbers, not text). Without it that part is skipped with a message.
+- The cut workbook's `Hitos` sheet holds the national milestone shares of `GET /v1/cuts/{id}`.
+- `GET /v1/cuts/{id}/report`: its JSON's national mean, phase and milestone shares are the cut's; openpyxl reads its
+  workbook (Ficha, Nacional, Regiones, Aliados, Fases, Hitos, Rezagadas) and every group line, share and lagging
+  entity equals the JSON's (DANE codes as strings).
 openpyxl is installed with pip when missing. Exit status 1 on any mismatch.
 """
 
@@ -138,6 +142,87 @@ def check_workbook(c, openpyxl, data, cut, export, national):
     return seen
 
 
+def rows_by_header(ws):
+    """A sheet's rows as dicts keyed by its header row."""
+    rows = list(ws.iter_rows(values_only=True))
+    if not rows:
+        return []
+    header = rows[0]
+    return [dict(zip(header, r)) for r in rows[1:]]
+
+
+def check_cut_milestones(c, openpyxl, data, national):
+    """The cut workbook's Hitos sheet holds the national milestone shares of GET /v1/cuts/{id}."""
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    c.expect("Hitos" in wb.sheetnames, "cut workbook without Hitos: %s" % wb.sheetnames)
+    if "Hitos" not in wb.sheetnames:
+        return
+    rows = {(r["key"], r["code"]): r for r in rows_by_header(wb["Hitos"])}
+    for m in national.get("milestone_completion") or []:
+        r = rows.get(("national", m["milestone_code"]))
+        c.expect(r is not None and same_figure(r["completed_share"], m["completed_share"]),
+                 "cut Hitos %s %r ≠ %r" % (m["milestone_code"], r and r["completed_share"], m["completed_share"]))
+
+
+def check_report(c, openpyxl, base, token, cut_id, cut):
+    """GET /v1/cuts/{id}/report: its JSON holds the cut's frozen figures, its workbook (openpyxl) the JSON's."""
+    report = get(base, token, "/v1/cuts/%d/report" % cut_id).json()
+    national = cut.get("national") or {}
+    c.expect(report["cut"]["id"] == cut_id, "report of cut %r" % report["cut"]["id"])
+    n = report.get("national") or {}
+    c.expect(two(n.get("mean_progress")) == two(national.get("mean_progress")),
+             "report national mean %r ≠ cut %r" % (n.get("mean_progress"), national.get("mean_progress")))
+    completion = (report.get("completion") or [{}])[0]
+    shares = {p["phase_code"]: p["completed_share"] for p in national.get("phase_completion") or []}
+    for p in completion.get("phases") or []:
+        c.expect(two(p.get("completed_share")) == two(shares.get(p["code"])),
+                 "report phase %s %r ≠ cut %r" % (p["code"], p.get("completed_share"), shares.get(p["code"])))
+    ms = {m["milestone_code"]: m["completed_share"] for m in national.get("milestone_completion") or []}
+    for m in completion.get("milestones") or []:
+        c.expect(two(m.get("completed_share")) == two(ms.get(m["code"])),
+                 "report milestone %s %r ≠ cut %r" % (m["code"], m.get("completed_share"), ms.get(m["code"])))
+    book = get(base, token, "/v1/cuts/%d/report" % cut_id, accept=XLSX)
+    c.expect(book.content_type == XLSX, "report content type %r" % book.content_type)
+    wb = openpyxl.load_workbook(io.BytesIO(book.body))
+    for name in ["Ficha", "Nacional", "Regiones", "Aliados", "Fases", "Hitos", "Rezagadas"]:
+        c.expect(name in wb.sheetnames, "report sheet %s missing: %s" % (name, wb.sheetnames))
+    if not all(name in wb.sheetnames for name in ["Ficha", "Nacional", "Regiones", "Aliados", "Fases", "Hitos", "Rezagadas"]):
+        return 0
+    ficha = {row[0]: row[1] for row in wb["Ficha"].iter_rows(min_row=2, values_only=True)}
+    c.expect(ficha.get("Corte") == cut_id, "report Ficha cut %r" % ficha.get("Corte"))
+    previous = report.get("previous_cut")
+    c.expect(ficha.get("Corte anterior") == (previous["id"] if previous else None),
+             "report Ficha previous cut %r ≠ %r" % (ficha.get("Corte anterior"), previous and previous["id"]))
+    checked = 0
+    for sheet, lines in [("Nacional", [n] if n else []), ("Regiones", report.get("regions") or []),
+                         ("Aliados", report.get("partners") or [])]:
+        rows = {r["key"]: r for r in rows_by_header(wb[sheet])}
+        c.expect(len(rows) == len(lines), "report %s rows %d ≠ %d" % (sheet, len(rows), len(lines)))
+        for g in lines:
+            r = rows.get(g["key"]) or {}
+            for field in ["mean_progress", "min", "max", "previous_mean_progress", "change"]:
+                c.expect(same_figure(r.get(field), g.get(field)), "report %s %s %s %r ≠ %r" % (sheet, g["key"], field, r.get(field), g.get(field)))
+            c.expect(r.get("entity_count") == g["entity_count"], "report %s %s entity_count" % (sheet, g["key"]))
+            checked += 1
+    for sheet, field in [("Fases", "phases"), ("Hitos", "milestones")]:
+        rows = {(r["key"], r["code"]): r for r in rows_by_header(wb[sheet])}
+        for block in report.get("completion") or []:
+            for item in block[field]:
+                r = rows.get((block["key"], item["code"])) or {}
+                for f in ["completed_share", "previous_completed_share", "change"]:
+                    c.expect(same_figure(r.get(f), item.get(f)), "report %s %s %s %s %r ≠ %r" % (sheet, block["key"], item["code"], f, r.get(f), item.get(f)))
+                checked += 1
+    lagging = rows_by_header(wb["Rezagadas"])
+    expected = [(g.get("region_code"), e) for g in report.get("lagging") or [] for e in g["entities"]]
+    c.expect(len(lagging) == len(expected), "report Rezagadas rows %d ≠ %d" % (len(lagging), len(expected)))
+    for r, (region, e) in zip(lagging, expected):
+        c.expect(isinstance(r["dane_code"], str) and r["dane_code"] == e["code"], "report lagging code %r ≠ %r" % (r["dane_code"], e["code"]))
+        c.expect(r["region_code"] == region and r["rank"] == e["rank"], "report lagging %s region/rank" % e["code"])
+        c.expect(same_figure(r["total"], e.get("total")), "report lagging %s total %r ≠ %r" % (e["code"], r["total"], e.get("total")))
+        checked += 1
+    return checked
+
+
 def check_colombian_csv(c, data, export):
     c.expect(data.startswith(b"\xef\xbb\xbf"), "es-CO CSV without BOM")
     text = data.decode("utf-8-sig")
@@ -232,6 +317,8 @@ def main():
     with open(xlsx_path, "wb") as f:
         f.write(book.body)
     n = check_workbook(c, openpyxl, book.body, cut, export, cut["national"])
+    check_cut_milestones(c, openpyxl, book.body, cut["national"])
+    report_rows = check_report(c, openpyxl, a.base, a.token, cut_id, cut)
     col = get(a.base, a.token, "/v1/cuts/%d/export?format=csv&locale=es-CO&lang=es" % cut_id)
     csv_path = os.path.join(workdir, "corte-%d-es-CO.csv" % cut_id)
     with open(csv_path, "wb") as f:
@@ -240,8 +327,8 @@ def main():
     check_libreoffice(c, openpyxl, workdir, xlsx_path, csv_path, export)
     if not a.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
-    print("xlsx-check: cut %d, %d entities in the workbook, %d in the es-CO CSV, %d comparisons, %d mismatches (%d KB xlsx)"
-          % (cut_id, n, m, c.checked, len(c.failures), len(book.body) // 1024))
+    print("xlsx-check: cut %d, %d entities in the workbook, %d in the es-CO CSV, %d report rows, %d comparisons, %d mismatches (%d KB xlsx)"
+          % (cut_id, n, m, report_rows, c.checked, len(c.failures), len(book.body) // 1024))
     sys.exit(1 if c.failures else 0)
 
 

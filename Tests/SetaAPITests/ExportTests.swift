@@ -52,10 +52,11 @@ struct ExportTests {
         #expect(r.header("Content-Type") == ExportTests.xlsx)
         #expect(r.header("Content-Disposition")?.hasSuffix(".xlsx\"") == true)
         let (names, parts) = try ExportTests.sheets(r.body)
-        #expect(names == ["Ficha", "Nacional", "Regiones", "Departamentos", "Asesores", "Aliados", "Tipos de entidad", "Entidades"])
+        #expect(names == ["Ficha", "Nacional", "Regiones", "Departamentos", "Asesores", "Aliados", "Tipos de entidad", "Hitos",
+                          "Entidades"])
         let ficha = inlineStrings(parts["xl/worksheets/sheet1.xml"]!)
         #expect(ficha.contains("Corte I trimestre 2021") && ficha.contains("2021-03") && ficha.contains("gap-2020-f1"))
-        let entities = parts["xl/worksheets/sheet8.xml"]!
+        let entities = parts["xl/worksheets/sheet9.xml"]!
         #expect(entities.contains(#"t="inlineStr"><is><t>05001</t></is>"#), "DANE code as text with its zero")
         #expect(entities.contains(#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#))
         #expect(entities.contains("<autoFilter ref=\"A1:"))
@@ -139,7 +140,7 @@ struct ExportTests {
         #expect(cut.status == 201, "\(cut.text)")
         let id = cut.json["id"] as? Int ?? 0
         let routes = ExportTests.tableRoutes.map { $0.replacingOccurrences(of: "gap-2020-f1", with: "gap-2020-f2") }
-            + ["/v1/cuts", "/v1/cuts/\(id)", "/v1/cuts/\(id)/export", "/v1/cuts/\(id)/compare/\(id)",
+            + ["/v1/cuts", "/v1/cuts/\(id)", "/v1/cuts/\(id)/export", "/v1/cuts/\(id)/compare/\(id)", "/v1/cuts/\(id)/report",
                "/v1/progress/partners?plan=gap-2020-f2&as_of=2021-03"]
         let triggers: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
         var neutralized = Set<String>()

@@ -33,11 +33,13 @@ extension QueryParameter {
         "GET /v1/entities/{}/progress": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
+            QueryParameter(name: "cut", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
         ],
         "GET /v1/progress/entities": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
+            QueryParameter(name: "cut", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
@@ -54,6 +56,7 @@ extension QueryParameter {
         "GET /v1/progress/{}": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
+            QueryParameter(name: "cut", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
@@ -115,6 +118,7 @@ extension QueryParameter {
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/cuts/{}/compare/{}": [
+            QueryParameter(name: "group", kind: .string, values: ["national", "regions", "departments", "advisors", "partners", "entity-types"]),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
             QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
             QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
@@ -128,6 +132,12 @@ extension QueryParameter {
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+        ],
+        "GET /v1/cuts/{}/report": [
+            QueryParameter(name: "lagging", kind: .integer, minimum: 1, maximum: 100),
+            QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/group-sets": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),

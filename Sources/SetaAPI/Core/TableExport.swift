@@ -124,6 +124,8 @@ enum ColumnNames {
         "municipality_count": "municipios", "department_codes": "codigos_departamentos", "total_a": "total_a",
         "total_b": "total_b", "weight_in_plan": "peso_en_plan", "phase_completion": "cumplimiento_fases",
         "completed_share": "porcentaje_completo", "as_of": "a_mes", "reason": "motivo", "comment": "comentario",
+        "previous_completed_share": "porcentaje_completo_anterior", "previous_total": "total_anterior",
+        "parent_code": "codigo_superior", "milestone": "hito", "stage": "momento", "campo": "campo", "valor": "valor",
     ]
 
     static func spanish(_ column: String) -> String {

@@ -46,16 +46,41 @@ struct CutExport {
             }
             if sink.keepsEverySheet {
                 try ficha(sink, entityCount: entities.count, takenBy: cut.createdBy.flatMap { try? CutStore.personName(conn, id: $0) })
+                var headline: [(kind: GroupKind, group: GroupDTO)] = []
                 for kind in CutExport.visibleGroupKinds(caller) {
-                    let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind), kind: kind, to: caller)
-                    try CutExport.groupSheet(sink, name: CutExport.sheetNames[kind],
-                                             groups: try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog), catalog: catalog)
+                    let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind, catalog: catalog,
+                                                                             shares: kind == .national || kind == .regions),
+                                                         kind: kind, to: caller)
+                    let dtos = try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog)
+                    try CutExport.groupSheet(sink, name: CutExport.sheetNames[kind], groups: dtos, catalog: catalog)
+                    if kind == .national || kind == .regions { headline += dtos.map { (kind, $0) } }
                 }
-                // Hook for milestone shares (porcentaje de entidades por hito, issue 12 item 4): a "Hitos" sheet
-                // would go here, one row per milestone, from the same `entities` (their `milestones` statuses).
-                // Left out on purpose: the share's definition belongs to item 4, done separately.
+                try milestoneSheets(sink, headline)
             }
             try entitySheet(sink, entities)
+        }
+    }
+
+    /// Milestone shares (porcentaje de entidades que cumplieron cada hito, item 4) of the nation and each region
+    /// the reader sees, from the cut's frozen statuses: one row per group and milestone, in plan order; and, for
+    /// plans with stages (momentos), a `Momentos` sheet. Advisors (no group visible) get the headers only.
+    private func milestoneSheets(_ sink: TableSink, _ groups: [(kind: GroupKind, group: GroupDTO)]) throws {
+        let milestones = catalog.milestones.sorted { $0.position < $1.position }
+        try sink.sheet("Hitos", header: ["group", "key", "name", "phase_code", "code", "milestone", "completed_share"])
+        for (kind, g) in groups {
+            let shares = Dictionary(g.milestoneCompletion.map { ($0.milestoneCode, $0.completedShare) }, uniquingKeysWith: { a, _ in a })
+            for m in milestones {
+                try sink.row([.text(kind.rawValue), .text(g.key), .text(g.name), .text(m.phaseCode), .text(m.code), .text(m.name),
+                              .figure(shares[m.code])])
+            }
+        }
+        guard !catalog.stages.isEmpty else { return }
+        try sink.sheet("Momentos", header: ["group", "key", "name", "code", "stage", "mean_progress", "completed_share"])
+        for (kind, g) in groups {
+            for s in g.stages {
+                try sink.row([.text(kind.rawValue), .text(g.key), .text(g.name), .text(s.code), .text(s.name),
+                              .figure(s.meanProgress), .figure(s.completedShare)])
+            }
         }
     }
 

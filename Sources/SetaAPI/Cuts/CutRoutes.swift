@@ -57,9 +57,29 @@ struct CutComparisonDTO: Codable, Sendable {
         var group: String
         var key: String
         var name: String
+        var entityCountA: Int?
+        var entityCountB: Int?
         var meanA: Decimal?
         var meanB: Decimal?
         var change: Decimal?
+        var atHundredA: Int?
+        var atHundredB: Int?
+        /// Completion share per phase, in cut b's catalog order (then codes only in a).
+        var phases: [ShareChange] = []
+        /// Mean progress per stage (momento), plans with stages.
+        var stages: [ShareChange] = []
+        /// Completion share per milestone (the report's headline figures).
+        var milestones: [ShareChange] = []
+    }
+    /// One figure of a group in both cuts: a phase's or milestone's completion share, a stage's mean.
+    struct ShareChange: Codable, Sendable {
+        var code: String
+        var a: Decimal?
+        var b: Decimal?
+        var change: Decimal?
+        /// A stage's completion share in each cut (stages only).
+        var completedShareA: Decimal?
+        var completedShareB: Decimal?
     }
     var a: CutDTO
     var b: CutDTO
@@ -74,6 +94,7 @@ enum CutRoutes {
         r.add("GET", "/v1/cuts/{id}", show)
         r.add("GET", "/v1/cuts/{id}/groups/{group}", frozenGroups)
         r.add("GET", "/v1/cuts/{id}/export", export)
+        r.add("GET", "/v1/cuts/{id}/report", report)
         r.add("GET", "/v1/cuts/{a}/compare/{b}", compare)
     }
 
@@ -113,8 +134,8 @@ enum CutRoutes {
             // One cut at a time per plan, so two cuts never interleave their locks.
             try conn.execute("SELECT 1 FROM plans WHERE code = \(catalog.code) FOR UPDATE")
             let (id, locked) = try CutStore.take(conn, catalog: catalog, period: period, label: label, by: caller.personId, now: ctx.now)
-            let national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .national), catalog: catalog)
-            let regions = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .regions), catalog: catalog)
+            let national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .national, catalog: catalog), catalog: catalog)
+            let regions = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .regions, catalog: catalog), catalog: catalog)
             return (try CutStore.cut(conn, id: id)!, locked, national.first, regions)
         }
         var d = dto(cut, locked: locked)
@@ -149,10 +170,10 @@ enum CutRoutes {
             var d = dto(cut)
             let kinds = CutExport.visibleGroupKinds(caller)
             if kinds.contains(.national) {
-                d.national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: cut.id, kind: .national), catalog: catalog).first
+                d.national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: cut.id, kind: .national, catalog: catalog), catalog: catalog).first
             }
             let regions = kinds.contains(.regions)
-                ? CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: .regions), kind: .regions, to: caller) : []
+                ? CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: .regions, catalog: catalog), kind: .regions, to: caller) : []
             d.regions = try ProgressRoutes.groupDTOs(conn, regions, catalog: catalog)
             return (d, catalog)
         }
@@ -180,7 +201,7 @@ enum CutRoutes {
             guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
                 throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
             }
-            let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind), kind: kind, to: caller)
+            let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind, catalog: catalog), kind: kind, to: caller)
             return (cut, catalog, try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog))
         }
         if ctx.wantsTable {
@@ -234,8 +255,39 @@ enum CutRoutes {
         return try .json(CutExportDTO(cut: dto(cut), entities: entities))
     }
 
+    /// The cut report (informe del corte): the quarterly report's tables from the cut's frozen figures, with the
+    /// change against the previous cut of the plan. JSON, or a workbook (`format=xlsx` / `Accept`).
+    static func report(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let limit = try ctx.intQuery("lagging", default: 10, range: 1...100)
+        let dto = try ctx.db.withConnection { conn -> CutReportDTO in
+            let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
+            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
+                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
+            }
+            return try CutReport.build(conn, cut: cut, catalog: catalog, caller: caller, lagging: limit)
+        }
+        if ctx.wantsTable {
+            return .table(filename: "informe-corte-\(dto.cut.id)-\(dto.cut.plan)-\(dto.cut.period)") { sink in
+                try CutReport.write(sink, dto)
+            }
+        }
+        return try .json(dto)
+    }
+
     static func compare(_ ctx: RequestContext) throws -> APIResponse {
         let caller = try ctx.caller
+        // Every group kind the reader sees in a cut, or the one asked for (`group`).
+        var kinds = CutExport.visibleGroupKinds(caller)
+        if let g = try ctx.query("group") {
+            guard let kind = GroupKind(rawValue: g) else {
+                throw APIError.badRequest("`group` debe ser national, regions, departments, advisors, partners o entity-types.", field: "group")
+            }
+            guard kinds.contains(kind) else {
+                throw APIError.forbidden("Los grupos «\(g)» de un corte no están a su alcance.")
+            }
+            kinds = [kind]
+        }
         let result = try ctx.db.withConnection { conn -> CutComparisonDTO in
             let a = try CutStore.requireCut(conn, id: ctx.param("a"), field: "a")
             let b = try CutStore.requireCut(conn, id: ctx.param("b"), field: "b")
@@ -257,16 +309,12 @@ enum CutRoutes {
                 changes.append(.init(code: code, name: v.0, totalA: v.1?.out, totalB: nil, change: nil))
             }
             changes.sort { $0.code < $1.code }
-            var groups: [CutComparisonDTO.GroupChange] = []
-            for kind in caller.role == .central ? [GroupKind.national, .regions] : [.regions] {
-                let ga = Dictionary(uniqueKeysWithValues: try CutStore.groups(conn, cut: a.id, kind: kind).map { ($0.key, $0) })
-                for gb in try CutStore.groups(conn, cut: b.id, kind: kind) {
-                    if caller.role != .central && !caller.regions.contains(gb.key) { continue }
-                    let ma = ga[gb.key]?.summary.meanProgress, mb = gb.summary.meanProgress
-                    groups.append(.init(group: kind.rawValue, key: gb.key, name: gb.name, meanA: ma?.out, meanB: mb?.out,
-                                        change: (ma != nil && mb != nil) ? (mb! - ma!).out : nil))
-                }
+            guard let catalogA = try CatalogStore.catalog(conn, code: a.plan, version: a.catalogVersion),
+                  let catalogB = try CatalogStore.catalog(conn, code: b.plan, version: b.catalogVersion) else {
+                throw APIError.notFound("Falta una versión del catálogo de \(a.plan).")
             }
+            let groups = try CutComparison.groups(conn, a: (a.id, catalogA), b: (b.id, catalogB),
+                                                  kinds: kinds, caller: caller)
             return CutComparisonDTO(a: dto(a), b: dto(b), groups: groups, entities: changes)
         }
         if ctx.wantsTable {

@@ -69,14 +69,11 @@ enum CutStore {
               LEFT JOIN people pe ON pe.id = a.person_id
             """)
         try conn.execute(freeze)
+        // Each kind's groups with the live roll-up (`ProgressStore.rollUp`) over the rows just frozen: summary,
+        // phase and milestone shares and stages (momentos), kept as the group's JSON, read back as they were.
         for kind in GroupKind.allCases {
-            let cols = frozenGroupColumns(kind)
-            var sql: SQL = "WITH rows_ AS (SELECT ce.entity_code, ce.entity_name, ce.total, ce.phases, ce.completed, "
-            sql.append(SQL(unsafe: "\(cols.key) AS gkey, \(cols.name) AS gname"))
-            sql.append(" FROM cut_entities ce WHERE ce.cut_id = \(id))")
-            sql.append(ProgressStore.aggregateCTEs)
-            sql.append(", agg AS (")
-            sql.append(ProgressStore.aggregateSelect)
+            var sql = frozenRowsCTE(cut: id, kind: kind, catalog: catalog)
+            sql.append(ProgressStore.rollUp(catalog))
             sql.append("""
                 ) INSERT INTO cut_groups (cut_id, group_kind, group_key, group_name, summary)
                   SELECT \(id), \(kind.rawValue), agg.gkey, agg.gname, to_jsonb(agg) FROM agg WHERE agg.gkey IS NOT NULL
@@ -110,19 +107,11 @@ enum CutStore {
             """).rows.map(cutRow)
     }
 
-    private static func cutRow(_ r: Row) throws -> CutRow {
+    static func cutRow(_ r: Row) throws -> CutRow {
         CutRow(id: try r.decode("id"), plan: try r.decode("plan_code"),
                period: Period(try r.decode("period", as: String.self))!, label: try r.decode("label"),
                catalogVersion: try r.decode("catalog_version"), createdAt: try r.decode("created_at"),
                createdBy: try r.decode("created_by"))
-    }
-
-    /// The frozen group results of one kind (as computed when the cut was taken).
-    static func groups(_ conn: Connection, cut: Int64, kind: GroupKind) throws -> [GroupResult] {
-        var sql: SQL = "SELECT s.* FROM cut_groups g, jsonb_to_record(g.summary) AS s("
-        sql.append(SQL(unsafe: ProgressStore.groupRecordColumns))
-        sql.append(") WHERE g.cut_id = \(cut) AND g.group_kind = \(kind.rawValue) ORDER BY g.group_key")
-        return try ProgressStore.decodeGroups(conn.query(sql).rows)
     }
 
     /// The name of the person who took a cut (for the export's Ficha).

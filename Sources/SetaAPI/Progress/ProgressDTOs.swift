@@ -73,7 +73,8 @@ struct GroupDTO: Codable, Sendable {
     var highestCount: Int
     var phaseCompletion: [PhaseShareDTO]
     /// Each milestone's share of the group's entities that completed it, among those for which it applies
-    /// (the report's headline figures, e.g. H11 "99,8 %"). Empty for groups read back from older cuts.
+    /// (the report's headline figures, e.g. H11 "99,8 %"). In cuts, frozen with the groups (or, for cuts taken
+    /// before they were, computed from the frozen statuses).
     var milestoneCompletion: [MilestoneShareDTO] = []
     /// Progress by stage (momento) for plans that have stages (Fase II).
     var stages: [StageProgressDTO] = []

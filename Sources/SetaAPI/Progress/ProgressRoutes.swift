@@ -56,6 +56,7 @@ enum ProgressRoutes {
 
     static func entityProgress(_ ctx: RequestContext) throws -> APIResponse {
         let code = ctx.param("code")
+        if try ctx.query("cut") != nil { return try FrozenProgressRoutes.entityProgress(ctx) }
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         let month = try asOf(ctx)
         let dto = try ctx.guardedRead { conn, g, catalog -> EntityProgressDTO in
@@ -132,6 +133,14 @@ enum ProgressRoutes {
 
     static func groups(_ ctx: RequestContext) throws -> APIResponse {
         let kind = try grouping(ctx)
+        if try ctx.query("cut") != nil {
+            // A cut froze the six kinds here; the group sets it froze are read at /v1/cuts/{id}/group-sets/{set}.
+            guard case .kind(let frozenKind) = kind else {
+                throw APIError.invalid(field: "cut", "Con `cut` el grupo debe ser uno de los seis tipos congelados; los conjuntos "
+                                       + "congelados se leen en /v1/cuts/{id}/group-sets/{conjunto}.", found: kind.name)
+            }
+            return try FrozenProgressRoutes.groups(ctx, kind: frozenKind)
+        }
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         let month = try asOf(ctx)
         let f = try filter(ctx)
@@ -195,6 +204,7 @@ enum ProgressRoutes {
     // MARK: entity table
 
     static func entityTable(_ ctx: RequestContext) throws -> APIResponse {
+        if try ctx.query("cut") != nil { return try FrozenProgressRoutes.entityTable(ctx) }
         _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
         let month = try asOf(ctx)
         let f = try filter(ctx)

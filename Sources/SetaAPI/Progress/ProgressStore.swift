@@ -165,7 +165,7 @@ enum ProgressStore {
 
     /// The group roll-up over a CTE `rows_` (entity_code, entity_name, total, pp, pc, md, ma, gkey, gname) of
     /// maintained rows: plain aggregates over the arrays, one column per phase, milestone and stage, no JSON parsed
-    /// per row. Gives what `aggregateSelect` gives over frozen cut rows, so live and frozen groups agree, plus the
+    /// per row. Cuts freeze their groups with it too (`CutStore.take`), so live and frozen groups agree. Gives the
     /// report's headline figures: each milestone's share of entities that completed it (done among those for
     /// which it applies) and, where the plan has stages (momentos), each stage's mean progress and completion.
     static func rollUp(_ catalog: PlanCatalog) -> SQL {
@@ -300,26 +300,8 @@ enum ProgressStore {
         return (progress, completed)
     }
 
-    /// The group aggregation over a CTE `rows_` (entity_code, entity_name, total, phases, completed, gkey, gname),
-    /// shared by live dashboards and cuts so both compute a group the same way: these CTEs, then `aggregateSelect`.
-    static let aggregateCTEs = SQL(unsafe: """
-        , stats AS (
-            SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
-              FROM rows_ r WINDOW w AS (PARTITION BY r.gkey)
-        ), share AS (
-            SELECT r.gkey, ph.key AS phase,
-                   (100 * count(*) FILTER (WHERE (r.completed ->> ph.key)::boolean))::numeric / count(*) AS share
-              FROM rows_ r CROSS JOIN LATERAL jsonb_each(r.phases) ph
-             WHERE jsonb_typeof(ph.value) <> 'null'
-             GROUP BY r.gkey, ph.key
-        ), shares AS (
-            SELECT gkey, array_agg(phase ORDER BY phase) AS share_phases, array_agg(share::text ORDER BY phase) AS share_values
-              FROM share GROUP BY gkey
-        )
-        """)
-
     /// What every roll-up reports from `stats s` (rows with their group's `gmin` and `gmax`): counts, mean,
-    /// extremes and the entities at them. One definition for live groups (`rollUp`) and frozen ones (cuts).
+    /// extremes and the entities at them (`rollUp`, for live groups and the ones cuts freeze).
     static let summaryColumns = """
                count(*)::int AS entity_count,
                count(s.total)::int AS measured_count,
@@ -331,14 +313,6 @@ enum ProgressStore {
                (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
                (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
         """
-
-    static let aggregateSelect = SQL(unsafe: """
-        SELECT s.gkey, min(s.gname) AS gname, \(summaryColumns)
-               COALESCE(sh.share_phases, '{}') AS share_phases, COALESCE(sh.share_values, '{}') AS share_values
-          FROM stats s LEFT JOIN shares sh ON sh.gkey = s.gkey
-         GROUP BY s.gkey, sh.share_phases, sh.share_values
-         ORDER BY s.gkey
-        """)
 
     /// Groups in key order; keys that are numbers (advisor ids) in numeric order (9, 10, 100), not as text.
     static func decodeGroups(_ rows: [Row]) throws -> [GroupResult] {
