@@ -314,6 +314,32 @@ enum ProgressStore {
                (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
         """
 
+    /// The group aggregation over a CTE `rows_` (entity_code, entity_name, total, phases, completed, gkey, gname),
+    /// used to freeze group-set roll-ups in cuts (GroupSetStore); the six kinds freeze through FrozenFigures: these CTEs, then `aggregateSelect`.
+    static let aggregateCTEs = SQL(unsafe: """
+        , stats AS (
+            SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
+              FROM rows_ r WINDOW w AS (PARTITION BY r.gkey)
+        ), share AS (
+            SELECT r.gkey, ph.key AS phase,
+                   (100 * count(*) FILTER (WHERE (r.completed ->> ph.key)::boolean))::numeric / count(*) AS share
+              FROM rows_ r CROSS JOIN LATERAL jsonb_each(r.phases) ph
+             WHERE jsonb_typeof(ph.value) <> 'null'
+             GROUP BY r.gkey, ph.key
+        ), shares AS (
+            SELECT gkey, array_agg(phase ORDER BY phase) AS share_phases, array_agg(share::text ORDER BY phase) AS share_values
+              FROM share GROUP BY gkey
+        )
+        """)
+
+    static let aggregateSelect = SQL(unsafe: """
+        SELECT s.gkey, min(s.gname) AS gname, \(summaryColumns)
+               COALESCE(sh.share_phases, '{}') AS share_phases, COALESCE(sh.share_values, '{}') AS share_values
+          FROM stats s LEFT JOIN shares sh ON sh.gkey = s.gkey
+         GROUP BY s.gkey, sh.share_phases, sh.share_values
+         ORDER BY s.gkey
+        """)
+
     /// Groups in key order; keys that are numbers (advisor ids) in numeric order (9, 10, 100), not as text.
     static func decodeGroups(_ rows: [Row]) throws -> [GroupResult] {
         try rows.map { r in
