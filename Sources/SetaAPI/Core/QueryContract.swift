@@ -42,7 +42,7 @@ extension QueryParameter {
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
-            QueryParameter(name: "sort", kind: .string, values: ["total", "-total", "code", "-code", "name", "-name"]),
+            QueryParameter(name: "sort", kind: .string, values: ["total", "-total", "code", "-code", "name", "-name", "lag", "-lag"]),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 5000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
