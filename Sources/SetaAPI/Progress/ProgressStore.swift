@@ -239,6 +239,7 @@ enum ProgressStore {
     /// months it reads and the memberships are unchanged since it was kept, else computed (in the same statement)
     /// and kept by a second, small statement. `signature` is a SQL text expression naming the months read and their
     /// stamps. One round trip on a hit; the computation is never run then (the COALESCE reads it lazily).
+    /// `q` is MATERIALIZED: inlined, its `result` is written twice in the final SELECT and a miss computed twice.
     static func cachedRollUp(_ conn: Connection, _ g: StatementGuard?, key: String, signature: SQL, dataSQL: SQL) throws -> [Row] {
         // `dataSQL` ends with the roll-up's SELECT: make it the `agg` CTE.
         var sql = dataSQL
@@ -247,7 +248,7 @@ enum ProgressStore {
             hit AS (
               SELECT c.result FROM progress_rollups c, sig
                WHERE c.cache_key = \(key) AND c.data_sig = sig.data_sig AND c.membership_stamp = sig.ms
-            ), q AS (
+            ), q AS MATERIALIZED (
               SELECT (SELECT result FROM hit) AS cached,
                      COALESCE((SELECT result FROM hit), (SELECT COALESCE(jsonb_agg(to_jsonb(agg)), '[]'::jsonb) FROM agg)) AS result
             )
