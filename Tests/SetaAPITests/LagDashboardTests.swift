@@ -104,6 +104,26 @@ struct LagDashboardTests {
         #expect(csv.text.contains("mean_expected,mean_lag,behind_count"))
     }
 
+    @Test("the advisor ranking gives each advisor's mean lag and entities behind: (16 + 0) / 2 = 8 with one behind")
+    func ranking() throws {
+        let h = try Self.setUp()
+        let advisor = try h.person(role: "advisor", name: "Ana Asesora")
+        try h.database.pool.withConnection { conn in
+            try conn.execute("""
+                INSERT INTO assignments (plan_code, entity_code, person_id, from_period)
+                SELECT \(Self.plan), unnest(ARRAY['05001', '52001']), \(advisor.id), DATE '2020-01-01'
+                """)
+        }
+        let ranking = try h.call("GET", "/v1/rankings/advisors?plan=\(Self.plan)&period=2020-06")
+        #expect(ranking.status == 200, "\(ranking.text)")
+        let row = try #require((ranking.json["items"] as? [[String: Any]])?.first)
+        #expect(Self.number(row["mean_progress"]) == 80)
+        #expect(Self.number(row["mean_lag"]) == 8)
+        #expect(row["behind"] as? Int == 1)
+        let csv = try h.call("GET", "/v1/rankings/advisors?plan=\(Self.plan)&period=2020-06&format=csv")
+        #expect(csv.text.contains("asesorias,mean_lag,behind"))
+    }
+
     @Test("a cut freezes mean lag and behind count; removing an exception later changes the live figure, not the cut")
     func cutFreezesLag() throws {
         let h = try Self.setUp()
