@@ -82,7 +82,7 @@ struct DashboardTests {
     func cutsAreFrozen() throws {
         let h = Self.shared
         let cut = try h.call("POST", "/v1/cuts", json: #"{"plan":"gap-2020-f2","period":"2021-Q2","label":"Corte II trimestre 2021"}"#)
-        #expect(cut.status == 201)
+        #expect(cut.status == 201, "\(cut.text)")
         let id = try #require(cut.json["id"] as? Int)
         #expect((cut.json["locked_periods"] as? [String])?.contains("2021-06") == true)
         let before = try h.call("GET", "/v1/cuts/\(id)/export?format=json")

@@ -46,7 +46,7 @@ extension QueryParameter {
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "set_group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[a-z0-9-]{1,60}:[A-Za-z0-9_-]{1,60}$"),
             QueryParameter(name: "attr.", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$", namePrefix: true),
-            QueryParameter(name: "sort", kind: .string, values: ["total", "-total", "code", "-code", "name", "-name"]),
+            QueryParameter(name: "sort", kind: .string, values: ["total", "-total", "code", "-code", "name", "-name", "lag", "-lag"]),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 5000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),

@@ -48,18 +48,23 @@ enum CutStore {
                                           by: person, cutId: id, at: now).map(\.description)
         // Frozen from the maintained rows (013): the same figures the dashboards show, statuses included.
         var freeze: SQL = "WITH ent AS (SELECT entity_code FROM enrolled_at(\(catalog.code), \(m)::date)), prog AS ("
-        freeze.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(m)::date"))
+        freeze.append(ProgressStore.progressRows(plan: catalog.code, version: catalog.version, month: "\(m)::date",
+                                                 milestones: true))
+        freeze.append(")")
+        // The schedule as of the cut's month (expected progress, overdue milestones), frozen with the figures.
+        freeze.append(ProgressStore.scheduleCTEs(plan: catalog.code, version: catalog.version, month: "\(m)::date", source: "prog"))
         freeze.append("""
-            )
+
             INSERT INTO cut_entities (cut_id, entity_code, entity_name, entity_type, department_code, department_name,
                                       region_code, region_name, advisor_id, advisor_name, partner_code,
-                                      total, phases, completed, milestones)
+                                      total, phases, completed, milestones, expected, overdue)
             SELECT \(id), e.code, e.name, e.type, e.department_code, d.name, r.region_code, rg.name,
                    a.person_id, pe.name, pe.partner_code, p.total,
                    (SELECT jsonb_object_agg(c.code, c.v) FROM unnest(\(catalog.phases.map(\.code))::text[], p.pp) AS c(code, v)),
                    (SELECT jsonb_object_agg(c.code, c.v) FROM unnest(\(catalog.phases.map(\.code))::text[], p.pc) AS c(code, v)),
-                   p.statuses
+                   p.statuses, sc.expected, sc.overdue
               FROM prog p
+              LEFT JOIN sched sc ON sc.entity_code = p.entity_code
               JOIN entities e ON e.code = p.entity_code
               JOIN departments d ON d.code = e.department_code
               LEFT JOIN entity_regions_at(\(m)::date) r ON r.entity_code = e.code

@@ -23,12 +23,15 @@ extension CutStore {
         let md = array(milestones.map { m -> SQL in "COALESCE(ce.milestones ->> \(m.code) = 'done', false)" }, type: "boolean")
         let ma = array(milestones.map { m -> SQL in "COALESCE(ce.milestones ->> \(m.code), 'not_started') <> 'not_applicable'" },
                        type: "boolean")
+        // Overdue per milestone from the frozen overdue codes (017); cuts taken before it froze none.
+        let od = array(milestones.map { m -> SQL in "COALESCE(\(m.code) = ANY(ce.overdue), false)" }, type: "boolean")
         let cols = frozenGroupColumns(kind)
-        var sql: SQL = "WITH rows_ AS (SELECT ce.entity_code, ce.entity_name, ce.total, "
+        var sql: SQL = "WITH rows_ AS (SELECT ce.entity_code, ce.entity_name, ce.total, ce.expected, cardinality(ce.overdue) AS overdue_count, "
         sql.append(pp); sql.append(" AS pp, ")
         sql.append(pc); sql.append(" AS pc, ")
         sql.append(md); sql.append(" AS md, ")
         sql.append(ma); sql.append(" AS ma, ")
+        sql.append(od); sql.append(" AS od, ")
         if kind == .national, let national {
             sql.append("'scope'::text AS gkey, (")
             sql.append(national)
@@ -207,6 +210,7 @@ extension CutStore {
         var sql: SQL = """
             SELECT ce.entity_code, ce.entity_name, ce.entity_type, ce.department_code, ce.region_code, ce.advisor_id,
                    ce.advisor_name, ce.partner_code, ce.total::text AS total,
+                   ce.expected::text AS expected, (ce.expected - ce.total)::text AS lag, ce.overdue, NULL::text AS oldest_due,
             """
         sql.append(SQL(unsafe: ProgressStore.phaseArrays("ce")))
         sql.append(", count(*) OVER () AS full_count FROM cut_entities ce WHERE ce.cut_id = \(cut) AND (")
@@ -218,6 +222,8 @@ extension CutStore {
         case .total: sql.append(SQL(unsafe: " ORDER BY ce.total\(direction) NULLS LAST, ce.entity_code"))
         case .code: sql.append(SQL(unsafe: " ORDER BY ce.entity_code\(direction)"))
         case .name: sql.append(SQL(unsafe: " ORDER BY ce.entity_name\(direction), ce.entity_code"))
+        // As live: most behind first with `-lag`; the cut froze expected progress and the overdue codes (017).
+        case .lag: sql.append(SQL(unsafe: " ORDER BY (ce.expected - ce.total)\(direction) NULLS LAST, ce.entity_code"))
         }
         sql.append(" LIMIT \(limit) OFFSET \(offset)")
         var total = 0
@@ -230,7 +236,7 @@ extension CutStore {
                 advisorId: try r.decode("advisor_id"), advisorName: try r.decode("advisor_name"),
                 partnerCode: try r.decode("partner_code"),
                 total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
-                phases: phases, completed: completed)
+                phases: phases, completed: completed, schedule: try ProgressStore.ScheduleFigures(r))
         }
         if rows.isEmpty && offset > 0 {
             var count: SQL = "SELECT count(*)::int AS n FROM cut_entities ce WHERE ce.cut_id = \(cut) AND ("

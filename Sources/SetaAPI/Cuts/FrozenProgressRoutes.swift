@@ -70,7 +70,7 @@ enum FrozenProgressRoutes {
         let descending = sortText.hasPrefix("-")
         if descending { sortText.removeFirst() }
         guard let sort = ProgressStore.EntitySort(rawValue: sortText) else {
-            throw APIError.badRequest("`sort` debe ser total, code o name (con - para descendente).", field: "sort")
+            throw APIError.badRequest("`sort` debe ser total, code, name o lag (con - para descendente).", field: "sort")
         }
         let limit = try ctx.intQuery("limit", default: ctx.wantsTable ? 5000 : ctx.app.configuration.defaultPageSize,
                                      range: 1...5000)
@@ -86,17 +86,21 @@ enum FrozenProgressRoutes {
                               regionCode: e.regionCode, advisorId: e.advisorId, advisorName: e.advisorName,
                               partnerCode: e.partnerCode, total: e.total?.out,
                               phases: ProgressRoutes.phaseDTOs(catalog, progress: e.phases, completed: e.completed)
-                                .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) })
+                                .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) },
+                              expected: e.schedule.expected?.out, lag: e.schedule.lag?.out, behind: !e.schedule.overdue.isEmpty,
+                              overdue: e.schedule.overdue, oldestDueOn: e.schedule.oldestDue)
         }
         if ctx.wantsTable {
-            // The live table's columns.
+            // The live table's columns (frozen: no attributes, which a cut does not freeze; no oldest due date).
             return .table(filename: "entidades-\(catalog.code)-corte-\(cut.id)") { sink in
                 try sink.header(["dane_code", "name", "type", "department_code", "region", "advisor", "partner"]
-                             + catalog.phases.map(\.code) + ["total"])
+                             + catalog.phases.map(\.code) + ["total", "expected", "lag", "overdue_count", "overdue"])
                 for r in rows {
                     try sink.row([.text(r.code), .text(r.name), .text(r.type), .text(r.departmentCode), .text(r.regionCode),
                                   .text(r.advisorName), .text(r.partnerCode)]
-                                 + r.phases.map { .figure($0.progress) } + [.figure(r.total)])
+                                 + r.phases.map { .figure($0.progress) } + [.figure(r.total)]
+                                 + [.figure(r.expected), .figure(r.lag), .integer(r.overdue.count),
+                                    .text(r.overdue.joined(separator: " "))])
                 }
             }
         }

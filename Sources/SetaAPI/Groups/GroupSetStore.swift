@@ -207,7 +207,7 @@ enum GroupSetStore {
         try conn.execute("INSERT INTO cut_group_sets (cut_id, set_code, set_name) SELECT \(cut), code, name FROM group_sets")
         var sql: SQL = """
             WITH rows_ AS (
-              SELECT ce.entity_code, ce.entity_name, ce.total, ce.phases, ce.completed,
+              SELECT ce.entity_code, ce.entity_name, ce.total, ce.phases, ce.completed, ce.expected, cardinality(ce.overdue) AS overdue_count,
                      gs.set_code || '|' || gm.group_code AS gkey, gg.name AS gname
                 FROM cut_group_sets gs
                 CROSS JOIN LATERAL group_members_at(gs.set_code, \(m)::date) gm

@@ -23,6 +23,18 @@ struct MilestoneStatusDTO: Codable, Sendable {
     var status: String
     /// The month of the report the status was carried forward from; null when never reported.
     var reportedIn: String?
+    /// The effective due date for this entity (its exception or the catalog's, or a later milestone's); null when
+    /// never due.
+    var dueOn: String? = nil
+}
+
+/// A milestone due and not done as of the month (hito vencido).
+struct OverdueMilestoneDTO: Codable, Sendable {
+    var code: String
+    var name: String
+    var dueOn: String
+    /// Days from the due date to the last day of the month asked about.
+    var daysOverdue: Int
 }
 
 struct EntityProgressDTO: Codable, Sendable {
@@ -34,6 +46,12 @@ struct EntityProgressDTO: Codable, Sendable {
     var total: Decimal?
     var phases: [PhaseProgressDTO]
     var milestones: [MilestoneStatusDTO]
+    /// The schedule as of `as_of` (issue 13): progress expected by the due dates, lag = expected − total
+    /// (positive: behind), behind = some milestone overdue, the overdue milestones earliest due first.
+    var expected: Decimal? = nil
+    var lag: Decimal? = nil
+    var behind: Bool = false
+    var overdue: [OverdueMilestoneDTO] = []
 }
 
 struct EntityTableRowDTO: Codable, Sendable {
@@ -49,6 +67,13 @@ struct EntityTableRowDTO: Codable, Sendable {
     var phases: [PhaseProgressDTO]
     /// Typed attribute values by attribute code (`{"pdet": "true"}`), issue 15.
     var attributes: [String: String] = [:]
+    var expected: Decimal? = nil
+    var lag: Decimal? = nil
+    var behind: Bool = false
+    /// Codes of the overdue milestones, earliest due date first.
+    var overdue: [String] = []
+    /// The earliest due date among them.
+    var oldestDueOn: String? = nil
 }
 
 struct PhaseShareDTO: Codable, Sendable {
@@ -78,6 +103,19 @@ struct GroupDTO: Codable, Sendable {
     var milestoneCompletion: [MilestoneShareDTO] = []
     /// Progress by stage (momento) for plans that have stages (Fase II).
     var stages: [StageProgressDTO] = []
+    /// The schedule (issue 13): mean expected progress and mean lag over the measured entities, entities
+    /// behind schedule (some milestone overdue), and per milestone how many entities have it overdue.
+    /// Absent for groups read back from cuts taken before the schedule was frozen.
+    var meanExpected: Decimal? = nil
+    var meanLag: Decimal? = nil
+    var behindCount: Int? = nil
+    var milestoneOverdue: [MilestoneOverdueDTO] = []
+}
+
+struct MilestoneOverdueDTO: Codable, Sendable {
+    var milestoneCode: String
+    /// Entities of the group that have the milestone overdue.
+    var overdueCount: Int
 }
 
 struct MilestoneShareDTO: Codable, Sendable {
@@ -142,5 +180,9 @@ extension GroupDTO {
         milestoneCompletion = g.milestoneShares.map { MilestoneShareDTO(milestoneCode: $0.code, completedShare: $0.share.out) }
         stages = g.stages.map { StageProgressDTO(code: $0.code, name: stageNames[$0.code] ?? $0.code,
                                                  meanProgress: $0.mean?.out, completedShare: $0.completedShare?.out) }
+        meanExpected = g.meanExpected?.out
+        meanLag = g.meanLag?.out
+        behindCount = g.behindCount
+        milestoneOverdue = g.milestoneOverdue.map { MilestoneOverdueDTO(milestoneCode: $0.code, overdueCount: $0.count) }
     }
 }

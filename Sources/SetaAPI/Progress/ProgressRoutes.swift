@@ -69,6 +69,7 @@ enum ProgressRoutes {
             guard row.visible else {
                 throw APIError.forbidden("La entidad \(code) está fuera de su alcance.")
             }
+            let due = Dictionary(zip(row.milestones.map(\.code), row.dueOn), uniquingKeysWith: { a, _ in a })
             return EntityProgressDTO(
                 entity: EntityRefDTO(code: row.code, name: row.name),
                 plan: catalog.code, catalogVersion: catalog.version, asOf: month.description,
@@ -78,10 +79,21 @@ enum ProgressRoutes {
                 milestones: row.milestones.map { s in
                     let m = catalog.milestone(code: s.code)
                     return MilestoneStatusDTO(code: s.code, name: m?.name ?? "", phaseCode: m?.phaseCode ?? "",
-                                              status: s.status, reportedIn: s.reportedIn)
-                })
+                                              status: s.status, reportedIn: s.reportedIn, dueOn: due[s.code] ?? nil)
+                },
+                expected: row.schedule.expected?.out, lag: row.schedule.lag?.out, behind: !row.schedule.overdue.isEmpty,
+                overdue: overdueDTOs(catalog, codes: row.schedule.overdue, due: due, month: month))
         }
         return try .json(dto)
+    }
+
+    /// The overdue milestones with their due dates and the days from each to the month's last day.
+    static func overdueDTOs(_ catalog: PlanCatalog, codes: [String], due: [String: String?], month: Period) -> [OverdueMilestoneDTO] {
+        codes.compactMap { code in
+            guard let text = due[code] ?? nil, let day = CalendarDay(text) else { return nil }
+            return OverdueMilestoneDTO(code: code, name: catalog.milestone(code: code)?.name ?? "", dueOn: text,
+                                       daysOverdue: ScheduleEngine.days(from: day, to: month.lastDay))
+        }
     }
 
     // MARK: groups
@@ -153,12 +165,17 @@ enum ProgressRoutes {
         if ctx.wantsTable {
             return .table(filename: "progreso-\(kind.name.replacingOccurrences(of: ":", with: "-"))-\(month)") { sink in
                 try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
-                                + catalog.phases.map { "completed_share_\($0.code)" })
+                                + catalog.phases.map { "completed_share_\($0.code)" }
+                                + ["mean_expected", "mean_lag", "behind_count"]
+                                + catalog.milestones.map { "overdue_\($0.code)" })
                 for g in items {
                     let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
+                    let overdue = Dictionary(g.milestoneOverdue.map { ($0.milestoneCode, $0.overdueCount) }, uniquingKeysWith: { a, _ in a })
                     try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
                                   .figure(g.min), .figure(g.max)]
-                                 + catalog.phases.map { .figure(shares[$0.code]) })
+                                 + catalog.phases.map { .figure(shares[$0.code]) }
+                                 + [.figure(g.meanExpected), .figure(g.meanLag), .integer(g.behindCount)]
+                                 + catalog.milestones.map { m in .integer(overdue[m.code]) })
                 }
             }
         }
@@ -188,11 +205,13 @@ enum ProgressRoutes {
         if points.allSatisfy({ $0.items.isEmpty }) { try refuseUnknownReferences(ctx, grouping: kind, filter: f) }
         if ctx.wantsTable {
             return .table(filename: "serie-\(kind.name.replacingOccurrences(of: ":", with: "-"))") { sink in
-                try sink.header(["period", "key", "name", "entity_count", "mean_progress", "at_hundred"])
+                try sink.header(["period", "key", "name", "entity_count", "mean_progress", "at_hundred",
+                                 "mean_expected", "mean_lag", "behind_count"])
                 for p in points {
                     for g in p.items {
                         try sink.row([.text(p.period), .text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress),
-                                      .integer(g.atHundred)])
+                                      .integer(g.atHundred), .figure(g.meanExpected), .figure(g.meanLag),
+                                      .integer(g.behindCount)])
                     }
                 }
             }
@@ -212,7 +231,7 @@ enum ProgressRoutes {
         let descending = sortText.hasPrefix("-")
         if descending { sortText.removeFirst() }
         guard let sort = ProgressStore.EntitySort(rawValue: sortText) else {
-            throw APIError.badRequest("`sort` debe ser total, code o name (con - para descendente).", field: "sort")
+            throw APIError.badRequest("`sort` debe ser total, code, name o lag (con - para descendente).", field: "sort")
         }
         let limit = try ctx.intQuery("limit", default: ctx.wantsTable ? 5000 : ctx.app.configuration.defaultPageSize,
                                      range: 1...5000)
@@ -231,18 +250,23 @@ enum ProgressRoutes {
                               partnerCode: e.partnerCode, total: e.total?.out,
                               phases: phaseDTOs(catalog, progress: e.phases, completed: e.completed)
                                 .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) },
-                              attributes: e.attributes)
+                              attributes: e.attributes,
+                              expected: e.schedule.expected?.out, lag: e.schedule.lag?.out, behind: !e.schedule.overdue.isEmpty,
+                              overdue: e.schedule.overdue, oldestDueOn: e.schedule.oldestDue)
         }
         // Attribute columns in the exports: one per attribute any row has, by code.
         let attributeCodes = Array(Set(rows.flatMap { $0.attributes.keys })).sorted()
         if ctx.wantsTable {
             return .table(filename: "entidades-\(catalog.code)-\(month)") { sink in
                 try sink.header(["dane_code", "name", "type", "department_code", "region", "advisor", "partner"]
-                             + catalog.phases.map(\.code) + ["total"] + attributeCodes.map { "attr.\($0)" })
+                             + catalog.phases.map(\.code) + ["total", "expected", "lag", "overdue_count", "overdue", "oldest_due_on"]
+                             + attributeCodes.map { "attr.\($0)" })
                 for r in rows {
                     try sink.row([.text(r.code), .text(r.name), .text(r.type), .text(r.departmentCode), .text(r.regionCode),
                                   .text(r.advisorName), .text(r.partnerCode)]
                                  + r.phases.map { .figure($0.progress) } + [.figure(r.total)]
+                                 + [.figure(r.expected), .figure(r.lag), .integer(r.overdue.count),
+                                    .text(r.overdue.joined(separator: " ")), .text(r.oldestDueOn)]
                                  + attributeCodes.map { .text(r.attributes[$0]) })
                 }
             }
@@ -265,6 +289,9 @@ enum ProgressRoutes {
         var reportedLate: Int
         var missing: Int
         var asesorias: Int
+        /// Mean lag (expected − actual) of the advisor's entities and how many are behind schedule.
+        var meanLag: Decimal? = nil
+        var behind: Int = 0
     }
 
     static func advisorRanking(_ ctx: RequestContext) throws -> APIResponse {
@@ -281,7 +308,8 @@ enum ProgressRoutes {
                     rank: i + 1, advisor: PersonRef(id: r.personId, name: r.name), partnerCode: r.partnerCode,
                     entityCount: r.entityCount, meanProgress: r.mean?.out, previousMeanProgress: r.previousMean?.out,
                     change: (r.mean != nil && r.previousMean != nil) ? (r.mean! - r.previousMean!).out : nil,
-                    reportedOnTime: r.onTime, reportedLate: r.late, missing: r.missing, asesorias: r.asesorias)
+                    reportedOnTime: r.onTime, reportedLate: r.late, missing: r.missing, asesorias: r.asesorias,
+                    meanLag: r.meanLag?.out, behind: r.behind)
             }
             return (catalog, rows)
         }
@@ -289,11 +317,12 @@ enum ProgressRoutes {
         if ctx.wantsTable {
             return .table(filename: "ranking-asesores-\(catalog.code)-\(month)") { sink in
                 try sink.header(["rank", "advisor_id", "advisor", "partner", "entities", "mean_progress", "previous_mean_progress",
-                              "change", "on_time", "late", "missing", "asesorias"])
+                              "change", "on_time", "late", "missing", "asesorias", "mean_lag", "behind"])
                 for r in rows {
                     try sink.row([.integer(r.rank), .integer(Int(r.advisor.id)), .text(r.advisor.name), .text(r.partnerCode), .integer(r.entityCount),
                                   .figure(r.meanProgress), .figure(r.previousMeanProgress), .figure(r.change),
-                                  .integer(r.reportedOnTime), .integer(r.reportedLate), .integer(r.missing), .integer(r.asesorias)])
+                                  .integer(r.reportedOnTime), .integer(r.reportedLate), .integer(r.missing), .integer(r.asesorias),
+                                  .figure(r.meanLag), .integer(r.behind)])
                 }
             }
         }

@@ -94,6 +94,13 @@ struct GroupResult: Sendable {
     var milestoneShares: [(code: String, share: Decimal)] = []
     /// Per stage (momento) in catalog order: mean progress and percent of entities that completed the stage.
     var stages: [(code: String, mean: Decimal?, completedShare: Decimal?)] = []
+    /// The schedule (issue 13): mean expected progress and mean lag (expected − actual) over the measured
+    /// entities, how many have an overdue milestone (behind schedule), and per milestone in catalog order how many
+    /// have it overdue. Nil / empty for groups read back from cuts taken before the schedule existed.
+    var meanExpected: Decimal?
+    var meanLag: Decimal?
+    var behindCount: Int?
+    var milestoneOverdue: [(code: String, count: Int)] = []
 }
 
 enum ProgressStore {
@@ -176,6 +183,7 @@ enum ProgressStore {
         }
         let phaseShares = phases.indices.map { i in share("s.pc[\(i + 1)] AND s.pp[\(i + 1)] IS NOT NULL", "s.pp[\(i + 1)] IS NOT NULL") }
         let milestoneShares = milestones.indices.map { i in share("s.md[\(i + 1)]", "s.ma[\(i + 1)]") }
+        let milestoneOverdue = milestones.indices.map { i in "count(*) FILTER (WHERE s.od[\(i + 1)])::int" }
         var sql: SQL = """
             , stats AS (
                 SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
@@ -188,7 +196,9 @@ enum ProgressStore {
         sql.append(SQL(unsafe: (phaseShares.isEmpty ? "'{}'::text[]" : "ARRAY[" + phaseShares.joined(separator: ", ") + "]")
                        + " AS share_values, "
                        + (milestoneShares.isEmpty ? "'{}'::text[]" : "ARRAY[" + milestoneShares.joined(separator: ", ") + "]")
-                       + " AS milestone_shares, "))
+                       + " AS milestone_shares, "
+                       + (milestoneOverdue.isEmpty ? "'{}'::int[]" : "ARRAY[" + milestoneOverdue.joined(separator: ", ") + "]")
+                       + " AS milestone_overdue, "))
         // Stages: progress = Σ weight × phase progress / Σ weight over the stage's phases that count (rule 4 within
         // the stage); completed when every counting phase of the stage is completed.
         var means: [SQL] = [], stageShares: [SQL] = []
@@ -225,13 +235,19 @@ enum ProgressStore {
     static let rollUpRecordColumns = """
         gkey text, gname text, entity_count int, measured_count int, mean text, at_hundred int, min text, max text,
         lowest text[], highest text[], lowest_names text[], highest_names text[], share_phases text[], share_values text[],
-        milestone_codes text[], milestone_shares text[], stage_codes text[], stage_means text[], stage_shares text[]
+        milestone_codes text[], milestone_shares text[], stage_codes text[], stage_means text[], stage_shares text[],
+        mean_expected text, mean_lag text, behind_count int, milestone_overdue int[]
         """
+
+    /// Part of every roll-up cache key: bumped whenever what a roll-up returns changes shape, so a result kept
+    /// in `progress_rollups` under an older shape is never served (2: expected progress and lag, issue 13).
+    static let rollUpShape = "shape2"
 
     /// A roll-up statement (`dataSQL`: CTEs up to `rows_`, then `rollUp`) answered from `progress_rollups` when the
     /// months it reads and the memberships are unchanged since it was kept, else computed (in the same statement)
     /// and kept by a second, small statement. `signature` is a SQL text expression naming the months read and their
     /// stamps. One round trip on a hit; the computation is never run then (the COALESCE reads it lazily).
+    /// `q` is MATERIALIZED: inlined, its `result` is written twice in the final SELECT and a miss computed twice.
     static func cachedRollUp(_ conn: Connection, _ g: StatementGuard?, key: String, signature: SQL, dataSQL: SQL) throws -> [Row] {
         // `dataSQL` ends with the roll-up's SELECT: make it the `agg` CTE.
         var sql = dataSQL
@@ -240,7 +256,7 @@ enum ProgressStore {
             hit AS (
               SELECT c.result FROM progress_rollups c, sig
                WHERE c.cache_key = \(key) AND c.data_sig = sig.data_sig AND c.membership_stamp = sig.ms
-            ), q AS (
+            ), q AS MATERIALIZED (
               SELECT (SELECT result FROM hit) AS cached,
                      COALESCE((SELECT result FROM hit), (SELECT COALESCE(jsonb_agg(to_jsonb(agg)), '[]'::jsonb) FROM agg)) AS result
             )
@@ -263,7 +279,7 @@ enum ProgressStore {
 
     /// The cache key of a roll-up: everything the result depends on besides the stamps.
     static func rollUpKey(_ parts: [String], principal: Principal, filter: ProgressFilter) -> String {
-        (parts + [scopeKey(principal), filter.region ?? "", filter.department ?? "", filter.type ?? "",
+        ([rollUpShape] + parts + [scopeKey(principal), filter.region ?? "", filter.department ?? "", filter.type ?? "",
                   filter.advisor.map(String.init) ?? "", filter.setGroup.map { $0.set + ":" + $0.group } ?? "",
                   filter.attributes.map { $0.code + "=" + $0.value }.sorted().joined(separator: "&")]).joined(separator: "|")
     }
@@ -300,20 +316,6 @@ enum ProgressStore {
         return (progress, completed)
     }
 
-    /// What every roll-up reports from `stats s` (rows with their group's `gmin` and `gmax`): counts, mean,
-    /// extremes and the entities at them (`rollUp`, for live groups and the ones cuts freeze).
-    static let summaryColumns = """
-               count(*)::int AS entity_count,
-               count(s.total)::int AS measured_count,
-               avg(s.total)::text AS mean,
-               count(*) FILTER (WHERE s.total = 100)::int AS at_hundred,
-               min(s.total)::text AS min, max(s.total)::text AS max,
-               array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin) AS lowest,
-               array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax) AS highest,
-               (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
-               (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
-        """
-
     /// The group aggregation over a CTE `rows_` (entity_code, entity_name, total, phases, completed, gkey, gname),
     /// used to freeze group-set roll-ups in cuts (GroupSetStore); the six kinds freeze through FrozenFigures: these CTEs, then `aggregateSelect`.
     static let aggregateCTEs = SQL(unsafe: """
@@ -331,6 +333,24 @@ enum ProgressStore {
               FROM share GROUP BY gkey
         )
         """)
+
+    /// What every roll-up reports from `stats s` (rows with their group's `gmin` and `gmax`): counts, mean,
+    /// extremes and the entities at them, and the schedule (rows carry `expected` and `overdue_count`: mean
+    /// expected, mean lag over the measured entities, entities behind schedule). One definition for live groups (`rollUp`) and frozen ones (cuts).
+    static let summaryColumns = """
+               count(*)::int AS entity_count,
+               count(s.total)::int AS measured_count,
+               avg(s.total)::text AS mean,
+               count(*) FILTER (WHERE s.total = 100)::int AS at_hundred,
+               min(s.total)::text AS min, max(s.total)::text AS max,
+               array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin) AS lowest,
+               array_agg(s.entity_code ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax) AS highest,
+               (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmin))[1:10] AS lowest_names,
+               (array_agg(s.entity_name ORDER BY s.entity_code) FILTER (WHERE s.total = s.gmax))[1:10] AS highest_names,
+               avg(s.expected) FILTER (WHERE s.total IS NOT NULL)::text AS mean_expected,
+               avg(s.expected - s.total)::text AS mean_lag,
+               count(*) FILTER (WHERE s.overdue_count > 0)::int AS behind_count,
+        """
 
     static let aggregateSelect = SQL(unsafe: """
         SELECT s.gkey, min(s.gname) AS gname, \(summaryColumns)
@@ -375,6 +395,16 @@ enum ProgressStore {
                     (stages[i], i < means.count ? Decimal(exactText: means[i]) : nil, i < done.count ? Decimal(exactText: done[i]) : nil)
                 }
             }
+            if r.columnNames.contains("mean_lag") {
+                result.meanExpected = try r.decode("mean_expected", as: String?.self).flatMap { Decimal(exactText: $0) }
+                result.meanLag = try r.decode("mean_lag", as: String?.self).flatMap { Decimal(exactText: $0) }
+                result.behindCount = try r.decode("behind_count", as: Int?.self)
+                if r.columnNames.contains("milestone_overdue"), r.columnNames.contains("milestone_codes"),
+                   let overdue = try r.decode("milestone_overdue", as: [Int]?.self) {
+                    let codes: [String] = try r.decode("milestone_codes")
+                    result.milestoneOverdue = Array(zip(codes, overdue)).map { (code: $0.0, count: $0.1) }
+                }
+            }
             return result
         }.sorted(by: groupOrder)
     }
@@ -388,7 +418,8 @@ enum ProgressStore {
     /// The columns of one group result stored as JSON (cuts and the group cache), for `jsonb_to_recordset`.
     static let groupRecordColumns = """
         gkey text, gname text, entity_count int, measured_count int, mean text, at_hundred int, min text, max text,
-        lowest text[], highest text[], share_phases text[], share_values text[]
+        lowest text[], highest text[], share_phases text[], share_values text[],
+        mean_expected text, mean_lag text, behind_count int
         """
 
     /// A read statement, guarded when the caller or catalog comes from a hint (one round trip either way).
@@ -408,12 +439,16 @@ enum ProgressStore {
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append(", prog AS (")
         sql.append(progressRows(plan: plan, version: version, month: m, statuses: false, milestones: true))
-        sql.append("), grp AS (")
+        sql.append(")")
+        sql.append(scheduleCTEs(plan: plan, version: version, month: m, source: "prog"))
+        sql.append(", grp AS (")
         sql.append(grouping.membership(month: m, principal: principal))
         sql.append("""
             ), rows_ AS (
-              SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, p.md, p.ma, g.gkey, g.gname
+              SELECT g.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, p.md, p.ma, g.gkey, g.gname,
+                     sc.expected, sc.overdue_count, sc.od
                 FROM grp g JOIN prog p ON p.entity_code = g.entity_code JOIN entities e ON e.code = g.entity_code
+                LEFT JOIN sched sc ON sc.entity_code = g.entity_code
             )
             """)
         sql.append(rollUp(cat))
@@ -451,11 +486,16 @@ enum ProgressStore {
         sql.append(") g), prog AS (")
         sql.append(progressRows(plan: plan, version: version, month: "grp.month", entCTE: "grp", perMonth: true,
                                 passThrough: "grp.gkey, grp.gname", statuses: false, milestones: true))
+        // An entity may sit in several groups of a month: its schedule is computed once per (entity, month).
+        sql.append("), prog1 AS (SELECT DISTINCT ON (p.month, p.entity_code) p.month, p.entity_code, p.md, p.ma FROM prog p)")
+        sql.append(scheduleCTEs(plan: plan, version: version, month: "", source: "prog1", perMonth: true))
         sql.append("""
-            ), rows_ AS (
+            , rows_ AS (
               SELECT p.entity_code, e.name AS entity_name, p.total, p.pp, p.pc, p.md, p.ma,
-                     to_char(p.month, 'YYYY-MM') || '|' || p.gkey AS gkey, p.gname
+                     to_char(p.month, 'YYYY-MM') || '|' || p.gkey AS gkey, p.gname,
+                     sc.expected, sc.overdue_count, sc.od
                 FROM prog p JOIN entities e ON e.code = p.entity_code
+                LEFT JOIN sched sc ON sc.entity_code = p.entity_code AND sc.month = p.month
             )
             """)
         sql.append(rollUp(cat))
@@ -515,10 +555,37 @@ enum ProgressStore {
         var completed: [String: Bool]
         /// Typed attribute values by attribute code, canonical text (issue 15).
         var attributes: [String: String] = [:]
+        /// The schedule as of the month (issue 13): expected progress, lag = expected − total, and the overdue
+        /// milestones, earliest due date first.
+        var schedule: ScheduleFigures = ScheduleFigures()
     }
 
+    /// Expected progress, lag and overdue milestones of one entity as of a month (docs/progress.md).
+    struct ScheduleFigures: Sendable {
+        var expected: Decimal?
+        var lag: Decimal?
+        var overdue: [String] = []
+        var oldestDue: String?
+
+        /// Reads `expected`, `lag`, `overdue` and `oldest_due` (text) of a row.
+        init(_ r: Row) throws {
+            expected = try r.decode("expected", as: String?.self).flatMap { Decimal(exactText: $0) }
+            lag = try r.decode("lag", as: String?.self).flatMap { Decimal(exactText: $0) }
+            overdue = try r.decode("overdue", as: [String]?.self) ?? []
+            oldestDue = try r.decode("oldest_due", as: String?.self)
+        }
+
+        init() {}
+    }
+
+    /// The columns `ScheduleFigures(_:)` reads, from a `sched` row `sc` and a progress row `p`.
+    static let scheduleColumns: SQL = """
+        sc.expected::text AS expected, (sc.expected - p.total)::text AS lag, sc.overdue,
+        to_char(sc.oldest_due, 'YYYY-MM-DD') AS oldest_due
+        """
+
     enum EntitySort: String, CaseIterable, Sendable {
-        case total, code, name
+        case total, code, name, lag
     }
 
     /// The entity table as of a month, sorted and paginated in SQL.
@@ -535,15 +602,23 @@ enum ProgressStore {
             sql.append(", ent2 AS (SELECT entity_code FROM ent)")
         }
         sql.append(", prog AS (")
-        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", entCTE: "ent2", statuses: false))
+        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", entCTE: "ent2", statuses: false,
+                                milestones: true))
+        sql.append(")")
+        sql.append(scheduleCTEs(plan: plan, version: version, month: "\(m)::date", source: "prog"))
         sql.append("""
-            )
+
             SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
                    pe.partner_code, p.total::text AS total, p.pp::text[] AS pp_text, p.pc::text[] AS pc_text,
+            """)
+        sql.append(scheduleColumns)
+        sql.append("""
+            ,
                    count(*) OVER () AS full_count,
                    (SELECT jsonb_object_agg(av.attribute_code, av.value ORDER BY av.attribute_code)::text
                       FROM entity_attribute_values av WHERE av.entity_code = e.code) AS attributes
               FROM prog p
+              LEFT JOIN sched sc ON sc.entity_code = p.entity_code
               JOIN entities e ON e.code = p.entity_code
               LEFT JOIN entity_regions_at(\(m)::date) r ON r.entity_code = e.code
               LEFT JOIN assignments a ON a.entity_code = e.code AND a.plan_code = \(plan)
@@ -555,6 +630,8 @@ enum ProgressStore {
         case .total: sql.append(SQL(unsafe: " ORDER BY p.total\(direction) NULLS LAST, e.code"))
         case .code: sql.append(SQL(unsafe: " ORDER BY e.code\(direction)"))
         case .name: sql.append(SQL(unsafe: " ORDER BY e.name\(direction), e.code"))
+        // Most behind first with `-lag`; ties by the oldest missed deadline, then code. No lag (no phase counts) last.
+        case .lag: sql.append(SQL(unsafe: " ORDER BY (sc.expected - p.total)\(direction) NULLS LAST, sc.oldest_due NULLS LAST, e.code"))
         }
         sql.append(" LIMIT \(limit) OFFSET \(offset)")
         let rows = try run(conn, g, sql)
@@ -568,7 +645,8 @@ enum ProgressStore {
                              partnerCode: try r.decode("partner_code"),
                              total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
                              phases: phases, completed: completed,
-                             attributes: try attributeMap(r.decode("attributes", as: String?.self)))
+                             attributes: try attributeMap(r.decode("attributes", as: String?.self)),
+                             schedule: try ScheduleFigures(r))
         }
         if out.isEmpty && offset > 0 {
             // Past the end: still say how many there are.
@@ -598,6 +676,9 @@ enum ProgressStore {
         var late: Int
         var missing: Int
         var asesorias: Int
+        /// Mean lag (expected − actual) of the advisor's entities this month, and how many are behind schedule.
+        var meanLag: Decimal?
+        var behind: Int = 0
     }
 
     /// The advisor ranking as of a month, best mean first, in one statement.
@@ -607,9 +688,11 @@ enum ProgressStore {
         let prev = month.previous.firstDayString
         var sql = entitiesCTE(plan: plan, month: month, principal: principal, filter: filter)
         sql.append(", cur AS (")
-        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", statuses: false))
+        sql.append(progressRows(plan: plan, version: version, month: "\(m)::date", statuses: false, milestones: true))
+        sql.append(")")
+        sql.append(scheduleCTEs(plan: plan, version: version, month: "\(m)::date", source: "cur"))
         // The previous month counts the entities that were enrolled then, as its own dashboard did.
-        sql.append("), ent_prev AS (SELECT entity_code FROM ent WHERE entity_code IN (SELECT x.entity_code FROM enrolled_at(\(plan), \(prev)::date) x)), prv AS (")
+        sql.append(", ent_prev AS (SELECT entity_code FROM ent WHERE entity_code IN (SELECT x.entity_code FROM enrolled_at(\(plan), \(prev)::date) x)), prv AS (")
         sql.append(progressRows(plan: plan, version: version, month: "\(prev)::date", entCTE: "ent_prev",
                                               statuses: false))
         sql.append("""
@@ -634,10 +717,13 @@ enum ProgressStore {
                    count(*) FILTER (WHERE r.first_received_at < (SELECT at FROM deadline))::int AS on_time,
                    count(*) FILTER (WHERE r.first_received_at >= (SELECT at FROM deadline))::int AS late,
                    count(*) FILTER (WHERE r.first_received_at IS NULL)::int AS missing,
-                   COALESCE(max(ases.n), 0)::int AS asesorias
+                   COALESCE(max(ases.n), 0)::int AS asesorias,
+                   avg(sc.expected - cur.total)::text AS mean_lag,
+                   count(*) FILTER (WHERE sc.overdue_count > 0)::int AS behind
               FROM asg
               JOIN people p ON p.id = asg.person_id
               LEFT JOIN cur ON cur.entity_code = asg.entity_code
+              LEFT JOIN sched sc ON sc.entity_code = asg.entity_code
               LEFT JOIN prv ON prv.entity_code = asg.entity_code
               LEFT JOIN reports r ON r.plan_code = \(plan) AND r.entity_code = asg.entity_code AND r.period = \(m)::date
               LEFT JOIN ases ON ases.person_id = p.id
@@ -650,7 +736,9 @@ enum ProgressStore {
                        mean: try r.decode("mean", as: String?.self).flatMap { Decimal(exactText: $0) },
                        previousMean: try r.decode("prev_mean", as: String?.self).flatMap { Decimal(exactText: $0) },
                        onTime: try r.decode("on_time"), late: try r.decode("late"), missing: try r.decode("missing"),
-                       asesorias: try r.decode("asesorias"))
+                       asesorias: try r.decode("asesorias"),
+                       meanLag: try r.decode("mean_lag", as: String?.self).flatMap { Decimal(exactText: $0) },
+                       behind: try r.decode("behind"))
         }
     }
 
@@ -664,6 +752,9 @@ enum ProgressStore {
         var phases: [String: Decimal?]
         var completed: [String: Bool]
         var milestones: [(code: String, status: String, reportedIn: String?)]
+        var schedule: ScheduleFigures = ScheduleFigures()
+        /// Each milestone's effective due date (catalog order, `YYYY-MM-DD`), nil when never due.
+        var dueOn: [String?] = []
     }
 
     /// Nil when the entity does not exist. The figures come from the maintained rows; each milestone's
@@ -672,10 +763,16 @@ enum ProgressStore {
                                phases: [String], month: Period, entity: String, principal: Principal) throws -> OneEntity? {
         let m: SQL = "\(month.firstDayString)::date"
         var sql: SQL = "WITH ent AS (SELECT \(entity)::text AS entity_code), prog AS ("
-        sql.append(progressRows(plan: plan, version: version, month: m))
+        sql.append(progressRows(plan: plan, version: version, month: m, milestones: true))
+        sql.append(")")
+        sql.append(scheduleCTEs(plan: plan, version: version, month: m, source: "prog"))
         sql.append("""
-            )
-            SELECT e.code, e.name,
+
+            SELECT e.code, e.name, sc.eff_dates,
+            """)
+        sql.append(scheduleColumns)
+        sql.append("""
+            ,
                    EXISTS (SELECT 1 FROM enrolled_at(\(plan), \(m)) x WHERE x.entity_code = e.code) AS enrolled,
                    (
             """)
@@ -690,6 +787,7 @@ enum ProgressStore {
                            LEFT JOIN milestone_statuses_at(\(plan), \(m), ARRAY[e.code]) s ON s.milestone_code = pm.code
                           WHERE pm.plan_code = \(plan) AND pm.version = \(version) ORDER BY pm.position) AS ms_reported
               FROM entities e JOIN prog p ON p.entity_code = e.code
+              LEFT JOIN sched sc ON sc.entity_code = e.code
              WHERE e.code = \(entity)
             """)
         guard let r = try run(conn, g, sql).first else { return nil }
@@ -702,6 +800,8 @@ enum ProgressStore {
             visible: try r.decode("visible"),
             total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
             phases: progress, completed: completed,
-            milestones: codes.indices.map { (codes[$0], statuses[$0], reported[$0].isEmpty ? nil : reported[$0]) })
+            milestones: codes.indices.map { (codes[$0], statuses[$0], reported[$0].isEmpty ? nil : reported[$0]) },
+            schedule: try ScheduleFigures(r),
+            dueOn: (try r.decode("eff_dates", as: [String]?.self) ?? []).map { $0.isEmpty ? nil : $0 })
     }
 }
