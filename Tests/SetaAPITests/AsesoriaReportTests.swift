@@ -128,8 +128,11 @@ struct AsesoriaReportTests {
         #expect((r.json["by_advisor"] as? [[String: Any]])?.first { $0["key"] as? String == String(ana.id) }?["name"] as? String == "Ana")
         // Ana sees only her sessions; bad ranges are 400.
         #expect(points(try h.call("GET", "/v1/asesorias/series?from=2021-04&to=2021-06", token: ana.token).json["total"]) == [[1, 1, 0, 10], [1, 2, 30, 120], [0, 0, 0, 0]])
-        #expect(try h.call("GET", "/v1/asesorias/series?from=2021-06&to=2021-04").status == 400)
-        #expect(try h.call("GET", "/v1/asesorias/series?from=2018-01&to=2021-06").status == 400)
+        #expect(try h.call("GET", "/v1/asesorias/series?from=2021-06&to=2021-04").status == 422)
+        #expect(try h.call("GET", "/v1/asesorias/series?from=2018-01&to=2021-06").status == 422)
+        // A lone `from` long ago runs to the current month: too long is a rule between months, 422 naming `from` (schemathesis).
+        #expect(try h.call("GET", "/v1/asesorias/series?from=2001-01").text.contains("\"field\":\"from\""))
+        #expect(try h.call("GET", "/v1/asesorias/series?from=2001-01").status == 422)
     }
 
     @Test("the lag between a session and its recording is shown per advisor: who fills in at month end")

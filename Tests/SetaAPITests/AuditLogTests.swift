@@ -76,7 +76,11 @@ struct AuditLogTests {
         #expect(try h.call("GET", "/v1/audit", token: .some(nil)).status == 401)
         #expect(try h.call("GET", "/v1/audit?entity=abc").status == 400)
         #expect(try h.call("GET", "/v1/audit?from=ayer").status == 400)
-        #expect(try h.call("GET", "/v1/audit?from=2021-06-02&to=2021-06-01").status == 400)
+        #expect(try h.call("GET", "/v1/audit?from=2021-06-02&to=2021-06-01").status == 422)
+        // Shaped like a date but impossible: 422 naming the field; not shaped like one: 400 (schemathesis found both as 400).
+        #expect(try h.call("GET", "/v1/audit?from=2021-13-45").status == 422)
+        #expect(try h.call("GET", "/v1/audit?to=2021-06-01T25:00:00Z").status == 422)
+        #expect(try h.call("GET", "/v1/audit?to=0000000000000000").status == 400)
         for i in 1...3 {
             #expect(try h.call("POST", "/v1/partners", json: "{\"code\": \"P\(i)\", \"name\": \"Socia \(i)\"}").status == 201)
         }

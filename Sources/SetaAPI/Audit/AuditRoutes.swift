@@ -24,7 +24,7 @@ enum AuditRoutes {
         filter.from = try instant(ctx, "from", endOfDay: false)
         filter.until = try instant(ctx, "to", endOfDay: true)
         if let from = filter.from, let until = filter.until, until <= from {
-            throw APIError.badRequest("`to` debe ser posterior a `from`.", field: "to")
+            throw APIError.invalid(field: "to", "`to` debe ser posterior a `from`.")
         }
         if let cursor = try PageCursor.key(ctx, isKey: { Int64($0) != nil }) { filter.before = Int64(cursor) }
         let limit = try PageCursor.limit(ctx)
@@ -41,7 +41,7 @@ enum AuditRoutes {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = .bogota
             guard let start = calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) else {
-                throw APIError.badRequest("`\(name)` no es una fecha válida.", field: name)
+                throw APIError.invalid(field: name, "`\(name)` no es una fecha válida.", found: text)
             }
             return endOfDay ? start.addingTimeInterval(86_400) : start
         }
@@ -49,7 +49,7 @@ enum AuditRoutes {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()
         guard let at = formatter.date(from: text) ?? plain.date(from: text) else {
-            throw APIError.badRequest("`\(name)` debe ser una fecha AAAA-MM-DD o un instante RFC 3339.", field: name)
+            throw APIError.invalid(field: name, "`\(name)` debe ser una fecha AAAA-MM-DD o un instante RFC 3339 válido.", found: text)
         }
         // Microsecond resolution, as PostgreSQL keeps it: an inclusive `to` includes its own instant.
         return endOfDay ? at.addingTimeInterval(0.000_001) : at

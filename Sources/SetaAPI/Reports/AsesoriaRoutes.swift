@@ -324,10 +324,11 @@ enum AsesoriaRoutes {
               let from = try ctx.period("from", required: false, default: to.advanced(by: -11)) else {
             throw APIError.badRequest("Falta `from`.", field: "from")
         }
-        guard from <= to else { throw APIError.badRequest("`from` no puede ser posterior a `to`.", field: "from") }
+        // Rules between two well-formed months (or one and its default): 422, as the progress series.
+        guard from <= to else { throw APIError.invalid(field: "from", "`from` no puede ser posterior a `to`.") }
         let months = Period.months(from: from, to: to)
         guard months.count <= maxSeriesMonths else {
-            throw APIError.badRequest("La serie abarca a lo sumo \(maxSeriesMonths) meses.", field: "from")
+            throw APIError.invalid(field: "from", "La serie abarca a lo sumo \(maxSeriesMonths) meses.")
         }
         let filter = try filter(ctx, from: from, to: to, scopeMonth: to)
         let rows = try ctx.db.withConnection { conn in try AsesoriaStore.series(conn, filter) }
