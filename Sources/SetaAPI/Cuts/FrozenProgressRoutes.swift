@@ -44,14 +44,8 @@ enum FrozenProgressRoutes {
         if ctx.wantsTable {
             // The live table's columns.
             return .table(filename: "progreso-\(kind.rawValue)-corte-\(cut.id)") { sink in
-                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
-                                + catalog.phases.map { "completed_share_\($0.code)" })
-                for g in items {
-                    let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
-                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
-                                  .figure(g.min), .figure(g.max)]
-                                 + catalog.phases.map { .figure(shares[$0.code]) })
-                }
+                try sink.header(GroupDTO.summaryColumns + GroupDTO.phaseShareColumns(catalog))
+                for g in items { try sink.row(g.summaryCells + g.phaseShareCells(catalog)) }
             }
         }
         return try .json(GroupsResponseDTO(plan: cut.plan, catalogVersion: cut.catalogVersion, asOf: cut.period.description,

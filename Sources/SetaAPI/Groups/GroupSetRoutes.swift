@@ -318,11 +318,8 @@ enum GroupSetRoutes {
         }
         if ctx.wantsTable {
             return .table(filename: "corte-\(dto.cut)-\(code)") { sink in
-                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"])
-                for g in dto.items {
-                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
-                                  .figure(g.min), .figure(g.max)])
-                }
+                try sink.header(GroupDTO.summaryColumns)
+                for g in dto.items { try sink.row(g.summaryCells) }
             }
         }
         return try .json(dto)

@@ -174,16 +174,12 @@ enum ProgressRoutes {
         if items.isEmpty { try refuseUnknownReferences(ctx, grouping: kind, filter: f) }
         if ctx.wantsTable {
             return .table(filename: "progreso-\(kind.name.replacingOccurrences(of: ":", with: "-"))-\(month)") { sink in
-                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
-                                + catalog.phases.map { "completed_share_\($0.code)" }
+                try sink.header(GroupDTO.summaryColumns + GroupDTO.phaseShareColumns(catalog)
                                 + ["mean_expected", "mean_lag", "behind_count"]
                                 + catalog.milestones.map { "overdue_\($0.code)" })
                 for g in items {
-                    let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
                     let overdue = Dictionary(g.milestoneOverdue.map { ($0.milestoneCode, $0.overdueCount) }, uniquingKeysWith: { a, _ in a })
-                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
-                                  .figure(g.min), .figure(g.max)]
-                                 + catalog.phases.map { .figure(shares[$0.code]) }
+                    try sink.row(g.summaryCells + g.phaseShareCells(catalog)
                                  + [.figure(g.meanExpected), .figure(g.meanLag), .integer(g.behindCount)]
                                  + catalog.milestones.map { m in .integer(overdue[m.code]) })
                 }
@@ -346,5 +342,24 @@ enum ProgressRoutes {
             }
         }
         return try .json(ListResponse(items: rows, total: rows.count, nextCursor: nil))
+    }
+}
+
+/// The columns every group table starts with (live and frozen roll-ups, frozen group sets).
+extension GroupDTO {
+    static let summaryColumns = ["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
+
+    var summaryCells: [Cell] {
+        [.text(key), .text(name), .integer(entityCount), .figure(meanProgress), .integer(atHundred), .figure(min), .figure(max)]
+    }
+
+    /// `completed_share_<phase>`, in catalog order.
+    static func phaseShareColumns(_ catalog: PlanCatalog) -> [String] {
+        catalog.phases.map { "completed_share_\($0.code)" }
+    }
+
+    func phaseShareCells(_ catalog: PlanCatalog) -> [Cell] {
+        let shares = Dictionary(uniqueKeysWithValues: phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
+        return catalog.phases.map { .figure(shares[$0.code]) }
     }
 }
