@@ -74,6 +74,15 @@ extension Decimal: PostgresDecodable {
     public static func decode(postgresText text: String?) throws -> Decimal {
         try PostgresNumeric.parse(try PostgresDecodingFailure.nonNull(text))
     }
+
+    /// `numeric` text as PostgreSQL writes it anywhere: a column, an array element, jsonb's `->>`. This and
+    /// `decode(postgresText:)` are the one numeric reader of the package (stores read `numeric` through them,
+    /// never through `Decimal(string:)` or `Decimal(exactText:)`, which parse what people type). Nil for empty
+    /// text (a figure that is absent) or anything that is not a finite number Decimal holds exactly.
+    public init?(postgresNumeric text: String) {
+        guard let value = try? PostgresNumeric.parse(text) else { return nil }
+        self = value
+    }
 }
 
 extension UUID: PostgresDecodable {
@@ -117,7 +126,34 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
 
 /// Exact parsing of PostgreSQL `numeric` text into `Decimal`.
 enum PostgresNumeric {
+    /// The common case, a plain number of at most 18 digits (`57.14`, `-3.5`, `100`), built from its digits:
+    /// many times faster than going through Foundation's parser, which a cut export of every entity felt. The
+    /// value has the same form as the general path's (trailing zeros moved into the exponent). Nil otherwise.
+    static func plain(_ text: String) -> Decimal? {
+        var significand: UInt64 = 0, digits = 0, exponent = 0, negative = false, afterPoint = false
+        for (i, byte) in text.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "-") where i == 0: negative = true
+            case UInt8(ascii: ".") where !afterPoint: afterPoint = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                significand = significand * 10 + UInt64(byte - UInt8(ascii: "0"))
+                digits += 1
+                if afterPoint { exponent -= 1 }
+                if digits > 18 { return nil }
+            default: return nil
+            }
+        }
+        guard digits > 0 else { return nil }
+        if significand == 0 { return Decimal(0) }
+        while significand % 10 == 0 {
+            significand /= 10
+            exponent += 1
+        }
+        return Decimal(sign: negative ? .minus : .plus, exponent: exponent, significand: Decimal(significand))
+    }
+
     static func parse(_ text: String) throws -> Decimal {
+        if let value = plain(text) { return value }
         var digits = ""
         var exponent = 0
         var negative = false

@@ -1,6 +1,6 @@
 // Tests of PostgresDecodable: parsing PostgreSQL's text format for each supported type.
 import Foundation
-import SetaDatabase
+@testable import SetaDatabase
 import Testing
 
 @Suite("PostgresDecodable")
@@ -18,6 +18,21 @@ struct PostgresDecodableTests {
             #expect(throws: PostgresDecodingFailure.self, "\(bad)") { try Decimal.decode(postgresText: bad) }
         }
         #expect(throws: PostgresDecodingFailure.unexpectedNull) { try Decimal.decode(postgresText: nil) }
+    }
+
+    @Test("short numeric text reads to the same Decimal, in the same form, as the general path; empty text is no number")
+    func numericFastPathAgrees() throws {
+        for text in ["57.14", "-3.5", "100", "100.00", "0.000100", "-0", "0.00", "999999999999999999", "12.3400"] {
+            let fast = try #require(PostgresNumeric.plain(text), "\(text)")
+            let general = try #require(Decimal(string: text))
+            #expect(fast == general, "\(text)")
+            #expect(fast.description == (try Decimal.decode(postgresText: text + "e0")).description, "\(text)")
+        }
+        for text in ["1e2", "+5", "1.2.3", "1234567890123456789", "", "-", "."] {
+            #expect(PostgresNumeric.plain(text) == nil, "\(text)")
+        }
+        #expect(Decimal(postgresNumeric: "") == nil)
+        #expect(Decimal(postgresNumeric: "33.33") == Decimal(string: "33.33"))
     }
 
     @Test("integers and booleans refuse text that is not theirs")

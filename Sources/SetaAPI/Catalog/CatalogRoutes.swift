@@ -263,10 +263,3 @@ struct PlanVersionSummary: Codable, Sendable {
     var reason: String?
     var createdAt: Date
 }
-
-/// Every list answer: the page, the total and the cursor of the next page.
-struct ListResponse<Item: Encodable & Sendable>: Encodable, Sendable {
-    var items: [Item]
-    var total: Int
-    var nextCursor: String?
-}

@@ -4,6 +4,42 @@ import SetaDatabase
 import SetaDomain
 
 enum CutComparison {
+    /// Two cuts of one plan side by side: every visible group of `kinds` and every entity the caller sees in
+    /// either (a plan mismatch is 422 naming `b`).
+    static func compare(_ conn: Connection, a: CutStore.CutRow, b: CutStore.CutRow, kinds: [GroupKind],
+                        caller: Principal) throws -> CutComparisonDTO {
+        guard a.plan == b.plan else {
+            throw StoreError.invalid(field: "b", "Los cortes comparados deben ser del mismo plan (\(a.plan) ≠ \(b.plan)).")
+        }
+        let changes = try entities(conn, a: a.id, b: b.id, caller: caller)
+        guard let catalogA = try CatalogStore.catalog(conn, code: a.plan, version: a.catalogVersion),
+              let catalogB = try CatalogStore.catalog(conn, code: b.plan, version: b.catalogVersion) else {
+            throw StoreError.notFound("Falta una versión del catálogo de \(a.plan).")
+        }
+        let groups = try self.groups(conn, a: (a.id, catalogA), b: (b.id, catalogB), kinds: kinds, caller: caller)
+        return CutComparisonDTO(a: CutRoutes.dto(a), b: CutRoutes.dto(b), groups: groups, entities: changes)
+    }
+
+    /// Each visible entity's frozen total in both cuts and the change (b − a), by DANE code; an entity in only
+    /// one cut has the other side null.
+    static func entities(_ conn: Connection, a: Int64, b: Int64, caller: Principal) throws -> [CutComparisonDTO.EntityChange] {
+        var totalsA: [String: (String, Decimal?)] = [:]
+        try CutStore.entities(conn, cut: a) { e in if CutRoutes.visible(e, to: caller) { totalsA[e.code] = (e.name, e.total) } }
+        var changes: [CutComparisonDTO.EntityChange] = []
+        var seen = Set<String>()
+        try CutStore.entities(conn, cut: b) { e in
+            guard CutRoutes.visible(e, to: caller) else { return }
+            seen.insert(e.code)
+            let ta = totalsA[e.code]?.1
+            changes.append(.init(code: e.code, name: e.name, totalA: ta?.out, totalB: e.total?.out,
+                                 change: (ta != nil && e.total != nil) ? (e.total! - ta!).out : nil))
+        }
+        for (code, v) in totalsA where !seen.contains(code) {
+            changes.append(.init(code: code, name: v.0, totalA: v.1?.out, totalB: nil, change: nil))
+        }
+        return changes.sorted { $0.code < $1.code }
+    }
+
     /// Every visible group of each kind in either cut, with its figures in both and their change (b − a); a group
     /// in only one cut has the other side null. Each cut's figures are read with its own catalog version, matched
     /// by code (a correction between the cuts may add or drop a milestone).

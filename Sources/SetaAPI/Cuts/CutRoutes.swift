@@ -131,8 +131,7 @@ enum CutRoutes {
         let caller = try ctx.caller
         let (cut, locked, national, regions) = try ctx.db.withTransaction { conn in
             let catalog = try CatalogStore.currentCatalog(conn, code: body.plan)
-            // One cut at a time per plan, so two cuts never interleave their locks.
-            try conn.execute("SELECT 1 FROM plans WHERE code = \(catalog.code) FOR UPDATE")
+            try CutStore.serializeCuts(conn, plan: catalog.code)
             let (id, locked) = try CutStore.take(conn, catalog: catalog, period: period, label: label, by: caller.personId, now: ctx.now)
             let national = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .national, catalog: catalog), catalog: catalog)
             let regions = try ProgressRoutes.groupDTOs(conn, CutStore.groups(conn, cut: id, kind: .regions, catalog: catalog), catalog: catalog)
@@ -164,9 +163,7 @@ enum CutRoutes {
         let caller = try ctx.caller
         let (d, catalog) = try ctx.db.withConnection { conn -> (CutDTO, PlanCatalog) in
             let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
-            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
-                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
-            }
+            let catalog = try CutStore.catalog(conn, of: cut)
             var d = dto(cut)
             let kinds = CutExport.visibleGroupKinds(caller)
             if kinds.contains(.national) {
@@ -198,9 +195,7 @@ enum CutRoutes {
         }
         let (cut, catalog, items) = try ctx.db.withConnection { conn -> (CutStore.CutRow, PlanCatalog, [GroupDTO]) in
             let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
-            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
-                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
-            }
+            let catalog = try CutStore.catalog(conn, of: cut)
             let groups = CutExport.visibleGroups(try CutStore.groups(conn, cut: cut.id, kind: kind, catalog: catalog), kind: kind, to: caller)
             return (cut, catalog, try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog))
         }
@@ -222,9 +217,7 @@ enum CutRoutes {
         }
         let (cut, catalog) = try ctx.db.withConnection { conn -> (CutStore.CutRow, PlanCatalog) in
             let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
-            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
-                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
-            }
+            let catalog = try CutStore.catalog(conn, of: cut)
             return (cut, catalog)
         }
         let pool = ctx.db
@@ -262,9 +255,7 @@ enum CutRoutes {
         let limit = try ctx.intQuery("lagging", default: 10, range: 1...100)
         let dto = try ctx.db.withConnection { conn -> CutReportDTO in
             let cut = try CutStore.requireCut(conn, id: ctx.param("id"))
-            guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
-                throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
-            }
+            let catalog = try CutStore.catalog(conn, of: cut)
             return try CutReport.build(conn, cut: cut, catalog: catalog, caller: caller, lagging: limit)
         }
         if ctx.wantsTable {
@@ -291,31 +282,7 @@ enum CutRoutes {
         let result = try ctx.db.withConnection { conn -> CutComparisonDTO in
             let a = try CutStore.requireCut(conn, id: ctx.param("a"), field: "a")
             let b = try CutStore.requireCut(conn, id: ctx.param("b"), field: "b")
-            guard a.plan == b.plan else {
-                throw APIError.invalid(field: "b", "Los cortes comparados deben ser del mismo plan (\(a.plan) ≠ \(b.plan)).")
-            }
-            var totalsA: [String: (String, Decimal?)] = [:]
-            try CutStore.entities(conn, cut: a.id) { e in if visible(e, to: caller) { totalsA[e.code] = (e.name, e.total) } }
-            var changes: [CutComparisonDTO.EntityChange] = []
-            var seen = Set<String>()
-            try CutStore.entities(conn, cut: b.id) { e in
-                guard visible(e, to: caller) else { return }
-                seen.insert(e.code)
-                let ta = totalsA[e.code]?.1
-                changes.append(.init(code: e.code, name: e.name, totalA: ta?.out, totalB: e.total?.out,
-                                     change: (ta != nil && e.total != nil) ? (e.total! - ta!).out : nil))
-            }
-            for (code, v) in totalsA where !seen.contains(code) {
-                changes.append(.init(code: code, name: v.0, totalA: v.1?.out, totalB: nil, change: nil))
-            }
-            changes.sort { $0.code < $1.code }
-            guard let catalogA = try CatalogStore.catalog(conn, code: a.plan, version: a.catalogVersion),
-                  let catalogB = try CatalogStore.catalog(conn, code: b.plan, version: b.catalogVersion) else {
-                throw APIError.notFound("Falta una versión del catálogo de \(a.plan).")
-            }
-            let groups = try CutComparison.groups(conn, a: (a.id, catalogA), b: (b.id, catalogB),
-                                                  kinds: kinds, caller: caller)
-            return CutComparisonDTO(a: dto(a), b: dto(b), groups: groups, entities: changes)
+            return try CutComparison.compare(conn, a: a, b: b, kinds: kinds, caller: caller)
         }
         if ctx.wantsTable {
             return .table(filename: "comparacion-\(result.a.id)-\(result.b.id)") { sink in

@@ -99,10 +99,23 @@ enum CutStore {
 
     static func requireCut(_ conn: Connection, id text: String, field: String = "id") throws -> CutRow {
         guard let id = Int64(text), id > 0, let c = try cut(conn, id: id) else {
-            throw APIError(status: 404, detail: "No existe el corte «\(text)».",
-                           errors: [FieldError(field: field, message: "Corte desconocido.", found: text)])
+            throw StoreError(kind: .notFound, detail: "No existe el corte «\(text)».",
+                             errors: [FieldError(field: field, message: "Corte desconocido.", found: text)])
         }
         return c
+    }
+
+    /// The catalog version a cut froze its figures with (404 if it went missing: versions are never deleted).
+    static func catalog(_ conn: Connection, of cut: CutRow) throws -> PlanCatalog {
+        guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
+            throw StoreError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
+        }
+        return catalog
+    }
+
+    /// Holds the plan's row until the transaction ends, so two cuts of one plan never interleave their locks.
+    static func serializeCuts(_ conn: Connection, plan: String) throws {
+        try conn.execute("SELECT 1 FROM plans WHERE code = \(plan) FOR UPDATE")
     }
 
     static func cuts(_ conn: Connection, plan: String?) throws -> [CutRow] {
@@ -150,7 +163,7 @@ enum CutStore {
                    advisor_id, advisor_name, partner_code, total::text AS total
             """
         // Rounded to two decimals in SQL (round(numeric) is half away from zero, as the exports round), so the
-        // figures are short and parse on the fast path below.
+        // figures are short and parse on the fast path of the numeric reader (`PostgresNumeric.plain`).
         for (i, code) in phaseCodes.enumerated() {
             sql.append(", round((phases ->> \(code))::numeric, 2)::text")
             sql.append(SQL(unsafe: " AS p\(i)"))
@@ -161,40 +174,13 @@ enum CutStore {
         }
         sql.append(" FROM cut_entities WHERE cut_id = \(cut) ORDER BY entity_code")
         for r in try conn.query(sql).rows {
-            let entity = FrozenEntity(
-                code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
-                departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),
-                regionCode: try r.decode("region_code"), regionName: try r.decode("region_name"),
-                advisorName: try r.decode("advisor_name"), partnerCode: try r.decode("partner_code"),
-                advisorId: try r.decode("advisor_id"),
-                total: try r.decode("total", as: String?.self).flatMap(CutStore.shortDecimal),
-                phases: [:], milestones: [:])
+            let entity = try frozenEntity(r, phases: [:], milestones: [:])
             let phases = try phaseCodes.indices.map { i in
-                try r.decode("p\(i)", as: String?.self).flatMap(CutStore.shortDecimal)
+                try r.decode("p\(i)", as: Decimal?.self)
             }
             let milestones = try milestoneCodes.indices.map { i in try r.decode("m\(i)", as: String?.self) }
             try visit(ExportRow(entity: entity, phases: phases, milestones: milestones))
         }
-    }
-
-    /// A plain decimal of at most 18 digits (`57.14`, `-3.5`, `100`) built from its digits, which is many times
-    /// faster than parsing through Foundation; anything else goes to `Decimal(exactText:)`.
-    static func shortDecimal(_ text: String) -> Decimal? {
-        var significand: UInt64 = 0, digits = 0, scale = 0, negative = false, afterPoint = false
-        for (i, byte) in text.utf8.enumerated() {
-            switch byte {
-            case UInt8(ascii: "-") where i == 0: negative = true
-            case UInt8(ascii: ".") where !afterPoint: afterPoint = true
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                significand = significand * 10 + UInt64(byte - UInt8(ascii: "0"))
-                digits += 1
-                if afterPoint { scale += 1 }
-                if digits > 18 { return Decimal(exactText: text) }
-            default: return Decimal(exactText: text)
-            }
-        }
-        guard digits > 0 else { return Decimal(exactText: text) }
-        return Decimal(sign: negative && significand != 0 ? .minus : .plus, exponent: -scale, significand: Decimal(significand))
     }
 
     /// Every entity of a cut, in code order; `visit` is called row by row.
@@ -210,14 +196,19 @@ enum CutStore {
         for r in rows {
             let mc: [String] = try r.decode("milestone_codes"), mv: [String] = try r.decode("milestone_values")
             let phases = try ProgressStore.decodePhases(r).progress
-            try visit(FrozenEntity(
-                code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
-                departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),
-                regionCode: try r.decode("region_code"), regionName: try r.decode("region_name"),
-                advisorName: try r.decode("advisor_name"), partnerCode: try r.decode("partner_code"),
-                advisorId: try r.decode("advisor_id"),
-                total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
-                phases: phases, milestones: Dictionary(uniqueKeysWithValues: zip(mc, mv))))
+            try visit(try frozenEntity(r, phases: phases, milestones: Dictionary(uniqueKeysWithValues: zip(mc, mv))))
         }
+    }
+
+    /// A `cut_entities` row's columns (`total` as text) as a `FrozenEntity`, with the phases and milestones read apart.
+    static func frozenEntity(_ r: Row, phases: [String: Decimal?], milestones: [String: String]) throws -> FrozenEntity {
+        FrozenEntity(
+            code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
+            departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),
+            regionCode: try r.decode("region_code"), regionName: try r.decode("region_name"),
+            advisorName: try r.decode("advisor_name"), partnerCode: try r.decode("partner_code"),
+            advisorId: try r.decode("advisor_id"),
+            total: try r.decode("total", as: Decimal?.self),
+            phases: phases, milestones: milestones)
     }
 }

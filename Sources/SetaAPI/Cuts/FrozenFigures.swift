@@ -187,8 +187,8 @@ extension CutStore {
                 regionCode: try r.decode("region_code"), regionName: try r.decode("region_name"), rank: try r.decode("rank"),
                 code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
                 departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),
-                total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
-                previousTotal: try r.decode("previous_total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                total: try r.decode("total", as: Decimal?.self),
+                previousTotal: try r.decode("previous_total", as: Decimal?.self),
                 inPrevious: try r.decode("in_previous"))
         }
         if rows.isEmpty {
@@ -235,7 +235,7 @@ extension CutStore {
                 departmentCode: try r.decode("department_code"), regionCode: try r.decode("region_code"),
                 advisorId: try r.decode("advisor_id"), advisorName: try r.decode("advisor_name"),
                 partnerCode: try r.decode("partner_code"),
-                total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                total: try r.decode("total", as: Decimal?.self),
                 phases: phases, completed: completed, schedule: try ProgressStore.ScheduleFigures(r))
         }
         if rows.isEmpty && offset > 0 {
@@ -280,7 +280,7 @@ extension CutStore {
         let codes: [String] = inCut ? try r.decode("milestone_codes") : []
         let values: [String] = inCut ? try r.decode("milestone_values") : []
         return FrozenOne(code: try r.decode("code"), name: try r.decode("name"), inCut: inCut, visible: try r.decode("visible"),
-                         total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                         total: try r.decode("total", as: Decimal?.self),
                          phases: phases, completed: completed,
                          milestones: Dictionary(uniqueKeysWithValues: zip(codes, values)))
     }

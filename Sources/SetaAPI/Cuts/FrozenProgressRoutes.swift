@@ -28,10 +28,7 @@ enum FrozenProgressRoutes {
         if let asOf = try ctx.query("as_of"), asOf != cut.period.description {
             throw APIError.invalid(field: "as_of", "El corte \(cut.id) es de \(cut.period); omita `as_of` o use ese mes.", found: asOf)
         }
-        guard let catalog = try CatalogStore.catalog(conn, code: cut.plan, version: cut.catalogVersion) else {
-            throw APIError.notFound("Falta la versión \(cut.catalogVersion) del plan \(cut.plan).")
-        }
-        return (cut, catalog)
+        return (cut, try CutStore.catalog(conn, of: cut))
     }
 
     /// `GET /v1/progress/{group}?cut=`: the group roll-up over the cut's frozen entities the reader may see.
@@ -47,14 +44,8 @@ enum FrozenProgressRoutes {
         if ctx.wantsTable {
             // The live table's columns.
             return .table(filename: "progreso-\(kind.rawValue)-corte-\(cut.id)") { sink in
-                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
-                                + catalog.phases.map { "completed_share_\($0.code)" })
-                for g in items {
-                    let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
-                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
-                                  .figure(g.min), .figure(g.max)]
-                                 + catalog.phases.map { .figure(shares[$0.code]) })
-                }
+                try sink.header(GroupDTO.summaryColumns + GroupDTO.phaseShareColumns(catalog))
+                for g in items { try sink.row(g.summaryCells + g.phaseShareCells(catalog)) }
             }
         }
         return try .json(GroupsResponseDTO(plan: cut.plan, catalogVersion: cut.catalogVersion, asOf: cut.period.description,
@@ -66,30 +57,14 @@ enum FrozenProgressRoutes {
         let caller = try verifiedCaller(ctx)
         let filter = try ProgressRoutes.filter(ctx)
         try refuseLiveOnlyFilters(filter)
-        var sortText = try ctx.query("sort") ?? "total"
-        let descending = sortText.hasPrefix("-")
-        if descending { sortText.removeFirst() }
-        guard let sort = ProgressStore.EntitySort(rawValue: sortText) else {
-            throw APIError.badRequest("`sort` debe ser total, code, name o lag (con - para descendente).", field: "sort")
-        }
-        let limit = try ctx.intQuery("limit", default: ctx.wantsTable ? 5000 : ctx.app.configuration.defaultPageSize,
-                                     range: 1...5000)
-        let offset = try Cursor.offset(ctx)
+        let (sort, descending, limit, offset) = try ProgressRoutes.tablePage(ctx)
         let (cut, catalog, page) = try ctx.db.withConnection { conn in
             let (cut, catalog) = try self.cut(ctx, conn)
             let page = try CutStore.entityPage(conn, cut: cut.id, principal: caller, filter: filter, sort: sort,
                                                descending: descending, limit: limit, offset: offset)
             return (cut, catalog, page)
         }
-        let rows = page.rows.map { e in
-            EntityTableRowDTO(code: e.code, name: e.name, type: e.type, departmentCode: e.departmentCode,
-                              regionCode: e.regionCode, advisorId: e.advisorId, advisorName: e.advisorName,
-                              partnerCode: e.partnerCode, total: e.total?.out,
-                              phases: ProgressRoutes.phaseDTOs(catalog, progress: e.phases, completed: e.completed)
-                                .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) },
-                              expected: e.schedule.expected?.out, lag: e.schedule.lag?.out, behind: !e.schedule.overdue.isEmpty,
-                              overdue: e.schedule.overdue, oldestDueOn: e.schedule.oldestDue)
-        }
+        let rows = page.rows.map { ProgressRoutes.tableRow($0, catalog: catalog) }
         if ctx.wantsTable {
             // The live table's columns (frozen: no attributes, which a cut does not freeze; no oldest due date).
             return .table(filename: "entidades-\(catalog.code)-corte-\(cut.id)") { sink in
@@ -104,7 +79,7 @@ enum FrozenProgressRoutes {
                 }
             }
         }
-        let next = offset + rows.count < page.total ? Cursor.encode(offset: offset + rows.count) : nil
+        let next = offset + rows.count < page.total ? PageCursor.encode(offset: offset + rows.count) : nil
         return try .json(ListResponse(items: rows, total: page.total, nextCursor: next))
     }
 
@@ -116,8 +91,7 @@ enum FrozenProgressRoutes {
         let dto = try ctx.db.withConnection { conn -> EntityProgressDTO in
             let (cut, catalog) = try self.cut(ctx, conn)
             guard let e = try CutStore.frozenEntity(conn, cut: cut.id, entity: code, principal: caller) else {
-                throw APIError(status: 404, title: "Not Found", detail: "No existe la entidad «\(code)».",
-                               errors: [FieldError(field: "code", message: "Entidad desconocida.", found: code)])
+                throw ProgressRoutes.unknownEntity(code)
             }
             guard e.inCut else {
                 throw APIError(status: 404, title: "Not Found", detail: "El corte \(cut.id) no incluye la entidad \(code).",

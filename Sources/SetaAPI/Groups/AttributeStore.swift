@@ -134,13 +134,7 @@ enum AttributeStore {
               FROM c WHERE c.line = s.line
             RETURNING s.line, s.status, c.reasons
             """).rows
-        var verdicts: [Int: (String, [String])] = [:]
-        for r in checked { verdicts[try r.decode("line")] = (try r.decode("status"), try r.decode("reasons")) }
-        let outcomes = rows.map { row -> ImportStore.Outcome in
-            let (status, reasons) = verdicts[row.line] ?? ("rejected", [])
-            return ImportStore.Outcome(line: row.line, status: ImportStore.Status(rawValue: status) ?? .rejected,
-                                       reasons: row.formatReasons + reasons)
-        }
+        let outcomes = try ImportStore.outcomes(checked, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             try conn.execute("""
                 DELETE FROM entity_attribute_values v USING import_attribute_values s

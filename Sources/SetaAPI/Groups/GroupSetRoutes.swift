@@ -133,9 +133,15 @@ enum GroupSetRoutes {
 
     /// Deletes a set with its groups and memberships; cuts that froze it keep their copy.
     static func deleteSet(_ ctx: RequestContext) throws -> APIResponse {
+        try deleteByCode(ctx, param: "set", delete: GroupSetStore.delete, unknown: unknownSet)
+    }
+
+    /// DELETE of a set or an attribute (central team): 204, or the 404 `unknown` names when there was none.
+    static func deleteByCode(_ ctx: RequestContext, param: String, delete: (Connection, String) throws -> Bool,
+                             unknown: (String) -> APIError) throws -> APIResponse {
         try ctx.requireCentral()
-        let code = ctx.param("set")
-        guard try ctx.db.withTransaction({ try GroupSetStore.delete($0, code: code) }) else { throw unknownSet(code) }
+        let code = ctx.param(param)
+        guard try ctx.db.withTransaction({ try delete($0, code) }) else { throw unknown(code) }
         return .empty(status: 204, headers: [])
     }
 
@@ -260,10 +266,7 @@ enum GroupSetRoutes {
     }
 
     static func deleteAttribute(_ ctx: RequestContext) throws -> APIResponse {
-        try ctx.requireCentral()
-        let code = ctx.param("code")
-        guard try ctx.db.withTransaction({ try AttributeStore.delete($0, code: code) }) else { throw unknownAttribute(code) }
-        return .empty(status: 204, headers: [])
+        try deleteByCode(ctx, param: "code", delete: AttributeStore.delete, unknown: unknownAttribute)
     }
 
     static func importValues(_ ctx: RequestContext) throws -> APIResponse {
@@ -318,11 +321,8 @@ enum GroupSetRoutes {
         }
         if ctx.wantsTable {
             return .table(filename: "corte-\(dto.cut)-\(code)") { sink in
-                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"])
-                for g in dto.items {
-                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
-                                  .figure(g.min), .figure(g.max)])
-                }
+                try sink.header(GroupDTO.summaryColumns)
+                for g in dto.items { try sink.row(g.summaryCells) }
             }
         }
         return try .json(dto)

@@ -146,13 +146,7 @@ enum GroupSetStore {
               FROM c WHERE c.line = s.line
             RETURNING s.line, s.status, c.reasons
             """).rows
-        var verdicts: [Int: (String, [String])] = [:]
-        for r in checked { verdicts[try r.decode("line")] = (try r.decode("status"), try r.decode("reasons")) }
-        let outcomes = rows.map { row -> ImportStore.Outcome in
-            let (status, reasons) = verdicts[row.line] ?? ("rejected", [])
-            return ImportStore.Outcome(line: row.line, status: ImportStore.Status(rawValue: status) ?? .rejected,
-                                       reasons: row.formatReasons + reasons)
-        }
+        let outcomes = try ImportStore.outcomes(checked, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             try conn.execute("""
                 INSERT INTO group_set_groups (set_code, code, name)
@@ -255,7 +249,7 @@ enum GroupSetStore {
 
     /// Why a grouping or a filter names something that does not exist (422 naming it), or nil. Called only when a
     /// read came back empty, so a normal dashboard read stays one round trip.
-    static func unknownReference(_ conn: Connection, grouping: Grouping?, filter: ProgressFilter) throws -> APIError? {
+    static func unknownReference(_ conn: Connection, grouping: Grouping?, filter: ProgressFilter) throws -> StoreError? {
         if case .set(let s)? = grouping, try !exists(conn, code: s) {
             return .invalid(field: "group", "No existe el conjunto de agrupación «\(s)».", found: s)
         }

@@ -63,28 +63,38 @@ enum ProgressRoutes {
             guard let row = try ProgressStore.entityProgress(conn, guard: g, plan: catalog.code, version: catalog.version,
                                                              phases: catalog.phases.map(\.code), month: month,
                                                              entity: code, principal: g.principal) else {
-                throw APIError(status: 404, title: "Not Found", detail: "No existe la entidad «\(code)».",
-                               errors: [FieldError(field: "code", message: "Entidad desconocida.", found: code)])
+                throw unknownEntity(code)
             }
             guard row.visible else {
                 throw APIError.forbidden("La entidad \(code) está fuera de su alcance.")
             }
-            let due = Dictionary(zip(row.milestones.map(\.code), row.dueOn), uniquingKeysWith: { a, _ in a })
-            return EntityProgressDTO(
-                entity: EntityRefDTO(code: row.code, name: row.name),
-                plan: catalog.code, catalogVersion: catalog.version, asOf: month.description,
-                enrolled: row.enrolled,
-                total: row.total?.out,
-                phases: phaseDTOs(catalog, progress: row.phases, completed: row.completed),
-                milestones: row.milestones.map { s in
-                    let m = catalog.milestone(code: s.code)
-                    return MilestoneStatusDTO(code: s.code, name: m?.name ?? "", phaseCode: m?.phaseCode ?? "",
-                                              status: s.status, reportedIn: s.reportedIn, dueOn: due[s.code] ?? nil)
-                },
-                expected: row.schedule.expected?.out, lag: row.schedule.lag?.out, behind: !row.schedule.overdue.isEmpty,
-                overdue: overdueDTOs(catalog, codes: row.schedule.overdue, due: due, month: month))
+            return entityProgressDTO(row, catalog: catalog, month: month)
         }
         return try .json(dto)
+    }
+
+    /// 404 naming `code`: no entity has that DANE code.
+    static func unknownEntity(_ code: String) -> APIError {
+        APIError(status: 404, detail: "No existe la entidad «\(code)».",
+                 errors: [FieldError(field: "code", message: "Entidad desconocida.", found: code)])
+    }
+
+    /// One entity's live progress as the wire shows it: phases in catalog order, milestones with due dates, the schedule.
+    static func entityProgressDTO(_ row: ProgressStore.OneEntity, catalog: PlanCatalog, month: Period) -> EntityProgressDTO {
+        let due = Dictionary(zip(row.milestones.map(\.code), row.dueOn), uniquingKeysWith: { a, _ in a })
+        return EntityProgressDTO(
+            entity: EntityRefDTO(code: row.code, name: row.name),
+            plan: catalog.code, catalogVersion: catalog.version, asOf: month.description,
+            enrolled: row.enrolled,
+            total: row.total?.out,
+            phases: phaseDTOs(catalog, progress: row.phases, completed: row.completed),
+            milestones: row.milestones.map { s in
+                let m = catalog.milestone(code: s.code)
+                return MilestoneStatusDTO(code: s.code, name: m?.name ?? "", phaseCode: m?.phaseCode ?? "",
+                                          status: s.status, reportedIn: s.reportedIn, dueOn: due[s.code] ?? nil)
+            },
+            expected: row.schedule.expected?.out, lag: row.schedule.lag?.out, behind: !row.schedule.overdue.isEmpty,
+            overdue: overdueDTOs(catalog, codes: row.schedule.overdue, due: due, month: month))
     }
 
     /// The overdue milestones with their due dates and the days from each to the month's last day.
@@ -125,8 +135,8 @@ enum ProgressRoutes {
     static func refuseUnknownReferences(_ ctx: RequestContext, grouping: Grouping?, filter: ProgressFilter) throws {
         if case .kind? = grouping, filter.setGroup == nil, filter.attributes.isEmpty { return }
         if grouping == nil, filter.setGroup == nil, filter.attributes.isEmpty { return }
-        if let problem = try ctx.db.withConnection({ try GroupSetStore.unknownReference($0, grouping: grouping, filter: filter) }) {
-            throw problem
+        if let refusal = try ctx.db.withConnection({ try GroupSetStore.unknownReference($0, grouping: grouping, filter: filter) }) {
+            throw refusal
         }
     }
 
@@ -164,16 +174,12 @@ enum ProgressRoutes {
         if items.isEmpty { try refuseUnknownReferences(ctx, grouping: kind, filter: f) }
         if ctx.wantsTable {
             return .table(filename: "progreso-\(kind.name.replacingOccurrences(of: ":", with: "-"))-\(month)") { sink in
-                try sink.header(["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
-                                + catalog.phases.map { "completed_share_\($0.code)" }
+                try sink.header(GroupDTO.summaryColumns + GroupDTO.phaseShareColumns(catalog)
                                 + ["mean_expected", "mean_lag", "behind_count"]
                                 + catalog.milestones.map { "overdue_\($0.code)" })
                 for g in items {
-                    let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
                     let overdue = Dictionary(g.milestoneOverdue.map { ($0.milestoneCode, $0.overdueCount) }, uniquingKeysWith: { a, _ in a })
-                    try sink.row([.text(g.key), .text(g.name), .integer(g.entityCount), .figure(g.meanProgress), .integer(g.atHundred),
-                                  .figure(g.min), .figure(g.max)]
-                                 + catalog.phases.map { .figure(shares[$0.code]) }
+                    try sink.row(g.summaryCells + g.phaseShareCells(catalog)
                                  + [.figure(g.meanExpected), .figure(g.meanLag), .integer(g.behindCount)]
                                  + catalog.milestones.map { m in .integer(overdue[m.code]) })
                 }
@@ -222,11 +228,21 @@ enum ProgressRoutes {
 
     // MARK: entity table
 
-    static func entityTable(_ ctx: RequestContext) throws -> APIResponse {
-        if try ctx.query("cut") != nil { return try FrozenProgressRoutes.entityTable(ctx) }
-        _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
-        let month = try asOf(ctx)
-        let f = try filter(ctx)
+    /// One row of the entity table, live or frozen (a cut froze no attributes: its rows have none).
+    static func tableRow(_ e: ProgressStore.EntityRow, catalog: PlanCatalog) -> EntityTableRowDTO {
+        EntityTableRowDTO(code: e.code, name: e.name, type: e.type, departmentCode: e.departmentCode,
+                          regionCode: e.regionCode, advisorId: e.advisorId, advisorName: e.advisorName,
+                          partnerCode: e.partnerCode, total: e.total?.out,
+                          phases: phaseDTOs(catalog, progress: e.phases, completed: e.completed)
+                            .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) },
+                          attributes: e.attributes,
+                          expected: e.schedule.expected?.out, lag: e.schedule.lag?.out, behind: !e.schedule.overdue.isEmpty,
+                          overdue: e.schedule.overdue, oldestDueOn: e.schedule.oldestDue)
+    }
+
+    /// The entity table's `sort` (`-` for descending), `limit` (a whole export by default) and `cursor`, live or frozen.
+    static func tablePage(_ ctx: RequestContext) throws
+        -> (sort: ProgressStore.EntitySort, descending: Bool, limit: Int, offset: Int) {
         var sortText = try ctx.query("sort") ?? "total"
         let descending = sortText.hasPrefix("-")
         if descending { sortText.removeFirst() }
@@ -235,7 +251,15 @@ enum ProgressRoutes {
         }
         let limit = try ctx.intQuery("limit", default: ctx.wantsTable ? 5000 : ctx.app.configuration.defaultPageSize,
                                      range: 1...5000)
-        let offset = try Cursor.offset(ctx)
+        return (sort, descending, limit, try PageCursor.offset(ctx))
+    }
+
+    static func entityTable(_ ctx: RequestContext) throws -> APIResponse {
+        if try ctx.query("cut") != nil { return try FrozenProgressRoutes.entityTable(ctx) }
+        _ = try ctx.caller  // the statement re-checks it: use `g.principal` below
+        let month = try asOf(ctx)
+        let f = try filter(ctx)
+        let (sort, descending, limit, offset) = try tablePage(ctx)
         let (catalog, page) = try ctx.guardedRead { conn, g, catalog in
             let page = try ProgressStore.entities(conn, guard: g, plan: catalog.code, version: catalog.version,
                                                   phases: catalog.phases.map(\.code), month: month,
@@ -244,16 +268,7 @@ enum ProgressRoutes {
             return (catalog, page)
         }
         if page.total == 0 { try refuseUnknownReferences(ctx, grouping: nil, filter: f) }
-        let rows = page.rows.map { e in
-            EntityTableRowDTO(code: e.code, name: e.name, type: e.type, departmentCode: e.departmentCode,
-                              regionCode: e.regionCode, advisorId: e.advisorId, advisorName: e.advisorName,
-                              partnerCode: e.partnerCode, total: e.total?.out,
-                              phases: phaseDTOs(catalog, progress: e.phases, completed: e.completed)
-                                .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) },
-                              attributes: e.attributes,
-                              expected: e.schedule.expected?.out, lag: e.schedule.lag?.out, behind: !e.schedule.overdue.isEmpty,
-                              overdue: e.schedule.overdue, oldestDueOn: e.schedule.oldestDue)
-        }
+        let rows = page.rows.map { tableRow($0, catalog: catalog) }
         // Attribute columns in the exports: one per attribute any row has, by code.
         let attributeCodes = Array(Set(rows.flatMap { $0.attributes.keys })).sorted()
         if ctx.wantsTable {
@@ -271,7 +286,7 @@ enum ProgressRoutes {
                 }
             }
         }
-        let next = offset + rows.count < page.total ? Cursor.encode(offset: offset + rows.count) : nil
+        let next = offset + rows.count < page.total ? PageCursor.encode(offset: offset + rows.count) : nil
         return try .json(ListResponse(items: rows, total: page.total, nextCursor: next))
     }
 
@@ -330,21 +345,21 @@ enum ProgressRoutes {
     }
 }
 
-/// Opaque page cursors (an offset, base64url) so clients never build them.
-enum Cursor {
-    static func encode(offset: Int) -> String {
-        Data("o:\(offset)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+/// The columns every group table starts with (live and frozen roll-ups, frozen group sets).
+extension GroupDTO {
+    static let summaryColumns = ["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
+
+    var summaryCells: [Cell] {
+        [.text(key), .text(name), .integer(entityCount), .figure(meanProgress), .integer(atHundred), .figure(min), .figure(max)]
     }
 
-    static func offset(_ ctx: RequestContext) throws -> Int {
-        guard let c = try ctx.query("cursor"), !c.isEmpty else { return 0 }
-        var b = c.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b.count % 4 != 0 { b += "=" }
-        guard let data = Data(base64Encoded: b), let text = String(data: data, encoding: .utf8), text.hasPrefix("o:"),
-              let n = Int(text.dropFirst(2)), n >= 0, n < 10_000_000 else {
-            throw APIError.badRequest("`cursor` no es válido.", field: "cursor")
-        }
-        return n
+    /// `completed_share_<phase>`, in catalog order.
+    static func phaseShareColumns(_ catalog: PlanCatalog) -> [String] {
+        catalog.phases.map { "completed_share_\($0.code)" }
+    }
+
+    func phaseShareCells(_ catalog: PlanCatalog) -> [Cell] {
+        let shares = Dictionary(uniqueKeysWithValues: phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
+        return catalog.phases.map { .figure(shares[$0.code]) }
     }
 }

@@ -310,7 +310,7 @@ enum ProgressStore {
         var progress: [String: Decimal?] = [:]
         var completed: [String: Bool] = [:]
         for (i, c) in codes.enumerated() where i < values.count {
-            progress[c] = .some(values[i].flatMap { Decimal(exactText: $0) })
+            progress[c] = .some(values[i].flatMap { Decimal(postgresNumeric: $0) })
             completed[c] = i < done.count && (done[i] == "t" || done[i] == "true")
         }
         return (progress, completed)
@@ -366,13 +366,13 @@ enum ProgressStore {
             let phases: [String] = try r.decode("share_phases")
             let values: [String] = try r.decode("share_values")
             var shares: [String: Decimal] = [:]
-            for (p, v) in zip(phases, values) { shares[p] = Decimal(exactText: v) }
+            for (p, v) in zip(phases, values) { shares[p] = Decimal(postgresNumeric: v) }
             let summary = GroupSummary(
                 entityCount: try r.decode("entity_count"), measuredCount: try r.decode("measured_count"),
-                meanProgress: try r.decode("mean", as: String?.self).flatMap { Decimal(exactText: $0) },
+                meanProgress: try r.decode("mean", as: Decimal?.self),
                 atHundred: try r.decode("at_hundred"), phaseCompletionShare: shares,
-                min: try r.decode("min", as: String?.self).flatMap { Decimal(exactText: $0) },
-                max: try r.decode("max", as: String?.self).flatMap { Decimal(exactText: $0) },
+                min: try r.decode("min", as: Decimal?.self),
+                max: try r.decode("max", as: Decimal?.self),
                 lowest: try r.decode("lowest", as: [String]?.self) ?? [],
                 highest: try r.decode("highest", as: [String]?.self) ?? [])
             var names: [String: String] = [:]
@@ -387,17 +387,17 @@ enum ProgressStore {
             if r.columnNames.contains("milestone_codes") {
                 let codes: [String] = try r.decode("milestone_codes")
                 let values: [String] = try r.decode("milestone_shares")
-                result.milestoneShares = zip(codes, values).compactMap { c, v in Decimal(exactText: v).map { (c, $0) } }
+                result.milestoneShares = zip(codes, values).compactMap { c, v in Decimal(postgresNumeric: v).map { (c, $0) } }
                 let stages: [String] = try r.decode("stage_codes")
                 let means: [String] = try r.decode("stage_means")
                 let done: [String] = try r.decode("stage_shares")
                 result.stages = stages.indices.map { i in
-                    (stages[i], i < means.count ? Decimal(exactText: means[i]) : nil, i < done.count ? Decimal(exactText: done[i]) : nil)
+                    (stages[i], i < means.count ? Decimal(postgresNumeric: means[i]) : nil, i < done.count ? Decimal(postgresNumeric: done[i]) : nil)
                 }
             }
             if r.columnNames.contains("mean_lag") {
-                result.meanExpected = try r.decode("mean_expected", as: String?.self).flatMap { Decimal(exactText: $0) }
-                result.meanLag = try r.decode("mean_lag", as: String?.self).flatMap { Decimal(exactText: $0) }
+                result.meanExpected = try r.decode("mean_expected", as: Decimal?.self)
+                result.meanLag = try r.decode("mean_lag", as: Decimal?.self)
                 result.behindCount = try r.decode("behind_count", as: Int?.self)
                 if r.columnNames.contains("milestone_overdue"), r.columnNames.contains("milestone_codes"),
                    let overdue = try r.decode("milestone_overdue", as: [Int]?.self) {
@@ -535,7 +535,7 @@ enum ProgressStore {
         var progress: [String: Decimal?] = [:]
         var completed: [String: Bool] = [:]
         for (i, c) in codes.enumerated() {
-            progress[c] = .some(Decimal(exactText: values[i]))
+            progress[c] = .some(Decimal(postgresNumeric: values[i]))
             completed[c] = done[i] == "true"
         }
         return (progress, completed)
@@ -569,8 +569,8 @@ enum ProgressStore {
 
         /// Reads `expected`, `lag`, `overdue` and `oldest_due` (text) of a row.
         init(_ r: Row) throws {
-            expected = try r.decode("expected", as: String?.self).flatMap { Decimal(exactText: $0) }
-            lag = try r.decode("lag", as: String?.self).flatMap { Decimal(exactText: $0) }
+            expected = try r.decode("expected", as: Decimal?.self)
+            lag = try r.decode("lag", as: Decimal?.self)
             overdue = try r.decode("overdue", as: [String]?.self) ?? []
             oldestDue = try r.decode("oldest_due", as: String?.self)
         }
@@ -643,7 +643,7 @@ enum ProgressStore {
                              departmentCode: try r.decode("department_code"), regionCode: try r.decode("region_code"),
                              advisorId: try r.decode("person_id"), advisorName: try r.decode("advisor_name"),
                              partnerCode: try r.decode("partner_code"),
-                             total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+                             total: try r.decode("total", as: Decimal?.self),
                              phases: phases, completed: completed,
                              attributes: try attributeMap(r.decode("attributes", as: String?.self)),
                              schedule: try ScheduleFigures(r))
@@ -733,11 +733,11 @@ enum ProgressStore {
         return try run(conn, g, sql).map { r in
             RankingRow(personId: try r.decode("id"), name: try r.decode("name"), partnerCode: try r.decode("partner_code"),
                        entityCount: try r.decode("entity_count"),
-                       mean: try r.decode("mean", as: String?.self).flatMap { Decimal(exactText: $0) },
-                       previousMean: try r.decode("prev_mean", as: String?.self).flatMap { Decimal(exactText: $0) },
+                       mean: try r.decode("mean", as: Decimal?.self),
+                       previousMean: try r.decode("prev_mean", as: Decimal?.self),
                        onTime: try r.decode("on_time"), late: try r.decode("late"), missing: try r.decode("missing"),
                        asesorias: try r.decode("asesorias"),
-                       meanLag: try r.decode("mean_lag", as: String?.self).flatMap { Decimal(exactText: $0) },
+                       meanLag: try r.decode("mean_lag", as: Decimal?.self),
                        behind: try r.decode("behind"))
         }
     }
@@ -798,7 +798,7 @@ enum ProgressStore {
         return OneEntity(
             code: try r.decode("code"), name: try r.decode("name"), enrolled: try r.decode("enrolled"),
             visible: try r.decode("visible"),
-            total: try r.decode("total", as: String?.self).flatMap { Decimal(exactText: $0) },
+            total: try r.decode("total", as: Decimal?.self),
             phases: progress, completed: completed,
             milestones: codes.indices.map { (codes[$0], statuses[$0], reported[$0].isEmpty ? nil : reported[$0]) },
             schedule: try ScheduleFigures(r),
