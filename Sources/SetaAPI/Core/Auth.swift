@@ -75,8 +75,17 @@ enum Scope {
     static func condition(for p: Principal, entityColumn: String, plan: String?, month m: SQL) -> SQL {
         // The central team sees every entity (in_scope's first branch): no join to write.
         if p.role == .central { return SQL(unsafe: "TRUE") }
-        let partner = p.limitedToPartner ? p.partnerCode : nil
-        return SQL(unsafe: "\(entityColumn) IN (SELECT sc.entity_code FROM in_scope(")
-            + "\(p.role.rawValue)::text, \(p.personId)::bigint, \(p.regions)::text[], \(partner)::text, \(plan)::text, \(m)) sc)"
+        // The role, and an absent partner or region list, are written into the text rather than bound: dashboard
+        // statements are prepared, and a generic plan folds in_scope's other branches only over literals. So each
+        // kind of scope keeps a text (and plan) of its own, as when the conditions were written out here.
+        var sql = SQL(unsafe: "\(entityColumn) IN (SELECT sc.entity_code FROM in_scope('\(p.role.rawValue)'::text, ")
+            + "\(p.personId)::bigint, "
+        sql = sql + (p.regions.isEmpty ? SQL(unsafe: "'{}'::text[], ") : "\(p.regions)::text[], ")
+        if p.limitedToPartner, let partner = p.partnerCode {
+            sql = sql + "\(partner)::text, "
+        } else {
+            sql = sql + SQL(unsafe: "NULL::text, ")
+        }
+        return sql + "\(plan)::text, \(m)) sc)"
     }
 }
