@@ -65,7 +65,7 @@ enum Auth {
 
 /// Which entities a caller may read, as a SQL condition over an entity-code column at a month.
 /// ActivityInfo's known flaw is dashboards that ignore the reader's restrictions: every list and
-/// dashboard query goes through this.
+/// dashboard query goes through this. The rule itself is one SQL function, `in_scope` (Schema/021).
 enum Scope {
     static func condition(for p: Principal, entityColumn: String, plan: String?, month: Period) -> SQL {
         condition(for: p, entityColumn: entityColumn, plan: plan, month: "\(month.firstDayString)::date")
@@ -73,26 +73,19 @@ enum Scope {
 
     /// The same condition with the month as a SQL date expression (a bound value or a column).
     static func condition(for p: Principal, entityColumn: String, plan: String?, month m: SQL) -> SQL {
-        switch p.role {
-        case .central:
-            return SQL(unsafe: "TRUE")
-        case .coordinator:
-            return SQL(unsafe: "\(entityColumn) IN (SELECT sr.entity_code FROM entity_regions_at(")
-                + "\(m)) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
-        case .advisor:
-            return SQL(unsafe: "\(entityColumn) IN (SELECT sa.entity_code FROM assignments sa WHERE sa.person_id = ")
-                + "\(p.personId) AND (\(plan)::text IS NULL OR sa.plan_code = \(plan)) AND sa.from_period <= \(m) AND (sa.to_period IS NULL OR sa.to_period >= \(m)))"
-        case .viewer:
-            var c = SQL(unsafe: "TRUE")
-            if !p.regions.isEmpty {
-                c = c + SQL(unsafe: " AND \(entityColumn) IN (SELECT sr.entity_code FROM entity_regions_at(")
-                    + "\(m)) sr WHERE sr.region_code = ANY(\(p.regions)::text[]))"
-            }
-            if p.limitedToPartner, let partner = p.partnerCode {
-                c = c + SQL(unsafe: " AND \(entityColumn) IN (SELECT sa.entity_code FROM assignments sa JOIN people sp ON sp.id = sa.person_id WHERE sp.partner_code = ")
-                    + "\(partner) AND sa.from_period <= \(m) AND (sa.to_period IS NULL OR sa.to_period >= \(m)))"
-            }
-            return c
+        // The central team sees every entity (in_scope's first branch): no join to write.
+        if p.role == .central { return SQL(unsafe: "TRUE") }
+        // The role, and an absent partner or region list, are written into the text rather than bound: dashboard
+        // statements are prepared, and a generic plan folds in_scope's other branches only over literals. So each
+        // kind of scope keeps a text (and plan) of its own, as when the conditions were written out here.
+        var sql = SQL(unsafe: "\(entityColumn) IN (SELECT sc.entity_code FROM in_scope('\(p.role.rawValue)'::text, ")
+            + "\(p.personId)::bigint, "
+        sql = sql + (p.regions.isEmpty ? SQL(unsafe: "'{}'::text[], ") : "\(p.regions)::text[], ")
+        if p.limitedToPartner, let partner = p.partnerCode {
+            sql = sql + "\(partner)::text, "
+        } else {
+            sql = sql + SQL(unsafe: "NULL::text, ")
         }
+        return sql + "\(plan)::text, \(m)) sc)"
     }
 }

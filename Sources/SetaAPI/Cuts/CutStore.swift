@@ -69,8 +69,7 @@ enum CutStore {
               JOIN departments d ON d.code = e.department_code
               LEFT JOIN entity_regions_at(\(m)::date) r ON r.entity_code = e.code
               LEFT JOIN regions rg ON rg.code = r.region_code
-              LEFT JOIN assignments a ON a.entity_code = e.code AND a.plan_code = \(catalog.code)
-                   AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
+              LEFT JOIN assigned_at(\(catalog.code), \(m)::date) a ON a.entity_code = e.code
               LEFT JOIN people pe ON pe.id = a.person_id
             """)
         try conn.execute(freeze)

@@ -33,15 +33,15 @@ enum GroupKind: String, CaseIterable, Sendable {
         case .advisors:
             return """
                 SELECT ent.entity_code, a.person_id::text AS gkey, p.name AS gname
-                  FROM \(source) ent JOIN assignments a ON a.entity_code = ent.entity_code AND a.plan_code = (SELECT plan FROM params)
-                   AND a.from_period <= \(month) AND (a.to_period IS NULL OR a.to_period >= \(month))
+                  FROM \(source) ent JOIN assigned_at(NULL, \(month)) a ON a.entity_code = ent.entity_code
+                   AND a.plan_code = (SELECT plan FROM params)
                   JOIN people p ON p.id = a.person_id
                 """
         case .partners:
             return """
                 SELECT ent.entity_code, p.partner_code AS gkey, pa.name AS gname
-                  FROM \(source) ent JOIN assignments a ON a.entity_code = ent.entity_code AND a.plan_code = (SELECT plan FROM params)
-                   AND a.from_period <= \(month) AND (a.to_period IS NULL OR a.to_period >= \(month))
+                  FROM \(source) ent JOIN assigned_at(NULL, \(month)) a ON a.entity_code = ent.entity_code
+                   AND a.plan_code = (SELECT plan FROM params)
                   JOIN people p ON p.id = a.person_id JOIN partners pa ON pa.code = p.partner_code
                 """
         }
@@ -128,8 +128,7 @@ enum ProgressStore {
         }
         if let a = filter.advisor {
             sql.append("""
-                 AND en.entity_code IN (SELECT x.entity_code FROM assignments x WHERE x.plan_code = \(plan) AND x.person_id = \(a)
-                 AND x.from_period <= \(month) AND (x.to_period IS NULL OR x.to_period >= \(month)))
+                 AND en.entity_code IN (SELECT x.entity_code FROM assigned_at(\(plan), \(month)) x WHERE x.person_id = \(a))
                 """)
         }
         if let sg = filter.setGroup {
@@ -621,8 +620,7 @@ enum ProgressStore {
               LEFT JOIN sched sc ON sc.entity_code = p.entity_code
               JOIN entities e ON e.code = p.entity_code
               LEFT JOIN entity_regions_at(\(m)::date) r ON r.entity_code = e.code
-              LEFT JOIN assignments a ON a.entity_code = e.code AND a.plan_code = \(plan)
-                    AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
+              LEFT JOIN assigned_at(\(plan), \(m)::date) a ON a.entity_code = e.code
               LEFT JOIN people pe ON pe.id = a.person_id
             """)
         let direction = descending ? " DESC" : " ASC"
@@ -698,8 +696,7 @@ enum ProgressStore {
         sql.append("""
             ),
             asg AS (
-              SELECT a.person_id, a.entity_code FROM assignments a JOIN ent ON ent.entity_code = a.entity_code
-               WHERE a.plan_code = \(plan) AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
+              SELECT a.person_id, a.entity_code FROM assigned_at(\(plan), \(m)::date) a JOIN ent ON ent.entity_code = a.entity_code
             ),
             deadline AS (
               SELECT ((\(m)::date + interval '1 month' + make_interval(days => pl.on_time_day))::timestamp

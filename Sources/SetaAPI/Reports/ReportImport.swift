@@ -150,7 +150,7 @@ public enum ReportImport {
               LEFT JOIN plan_milestones m ON m.plan_code = p.code AND m.version = p.current_version AND m.code = r.milestone
               -- At most one enrollment covers a month (exclusion constraint), so this join adds no rows.
               LEFT JOIN enrollments en ON en.plan_code = r.plan AND en.entity_code = r.entity
-                                      AND en.from_period <= r.period AND (en.to_period IS NULL OR en.to_period >= r.period)
+                                      AND covers_month(en.from_period, en.to_period, r.period)
               LEFT JOIN period_locks l ON l.plan_code = r.plan AND l.period = r.period
               LEFT JOIN people pe ON lower(pe.email) = lower(r.advisor_email)
             """)

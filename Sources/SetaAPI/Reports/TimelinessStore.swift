@@ -58,9 +58,7 @@ enum TimelinessStore {
                             WHEN r.first_received_at < \(closes) THEN 'on_time'
                             ELSE 'late' END AS state
                   FROM enrolled_at(\(plan.code), \(month)::date) en
-                  LEFT JOIN assignments a
-                         ON a.plan_code = \(plan.code) AND a.entity_code = en.entity_code
-                        AND a.from_period <= \(month)::date AND (a.to_period IS NULL OR a.to_period >= \(month)::date)
+                  LEFT JOIN assigned_at(\(plan.code), \(month)::date) a ON a.entity_code = en.entity_code
                   LEFT JOIN entity_regions_at(\(month)::date) rg ON rg.entity_code = en.entity_code
                   LEFT JOIN reports r ON r.plan_code = \(plan.code) AND r.entity_code = en.entity_code AND r.period = \(month)::date
                  WHERE \(scope)

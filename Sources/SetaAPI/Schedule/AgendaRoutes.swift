@@ -71,43 +71,46 @@ struct AgendaDTO: Encodable, Sendable {
 
 enum AgendaRoutes {
     static func register(_ r: inout Router) {
-        r.add("GET", "/v1/agenda") { ctx in
-            let caller = try ctx.caller
-            let asOf = try ctx.period("as_of", required: false, default: Period.current(at: ctx.now))!
-            let planFilter = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
-            let personParam = try ctx.query("person").flatMap { $0.isEmpty ? nil : $0 }
-            let personId: Int64?
-            if let text = personParam {
-                guard let id = Int64(text), id > 0 else { throw APIError.badRequest("`person` debe ser un id de persona.", field: "person") }
-                guard caller.role == .central || id == caller.personId else {
-                    throw APIError.forbidden("Solo el equipo central consulta la agenda de otra persona.")
-                }
-                personId = id
-            } else {
-                personId = nil
+        r.add("GET", "/v1/agenda", show)
+    }
+
+    /// Parses who and which month, checks that only the central team reads another person's agenda.
+    @Sendable static func show(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let asOf = try ctx.period("as_of", required: false, default: Period.current(at: ctx.now))!
+        let planFilter = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
+        let personParam = try ctx.query("person").flatMap { $0.isEmpty ? nil : $0 }
+        let personId: Int64?
+        if let text = personParam {
+            guard let id = Int64(text), id > 0 else { throw APIError.badRequest("`person` debe ser un id de persona.", field: "person") }
+            guard caller.role == .central || id == caller.personId else {
+                throw APIError.forbidden("Solo el equipo central consulta la agenda de otra persona.")
             }
-            let today = CalendarDay(date: ctx.now)
-            let limit = ctx.app.configuration.maxPageSize
-            let dto = try ctx.db.withConnection { conn -> AgendaDTO in
-                let who: (id: Int64, name: String, role: String, regions: [String])
-                if let personId, personId != caller.personId {
-                    let p = try PeopleStore.requirePerson(conn, id: personId)
-                    who = (p.id, p.name, p.role, p.regions)
-                } else {
-                    who = (caller.personId, caller.name, caller.role.rawValue, caller.regions)
-                }
-                if let planFilter { _ = try CatalogStore.requirePlan(conn, code: planFilter) }
-                let subject: AgendaStore.Subject
-                switch who.role {
-                case "advisor": subject = .advisor(who.id)
-                case "coordinator": subject = .regions(who.regions)
-                case "central": subject = .everyone
-                default: subject = who.regions.isEmpty ? .everyone : .regions(who.regions)
-                }
-                return try agenda(conn, who: who, subject: subject, asOf: asOf, plan: planFilter, today: today, limit: limit)
-            }
-            return try .json(dto)
+            personId = id
+        } else {
+            personId = nil
         }
+        let today = CalendarDay(date: ctx.now)
+        let limit = ctx.app.configuration.maxPageSize
+        let dto = try ctx.db.withConnection { conn -> AgendaDTO in
+            let who: (id: Int64, name: String, role: String, regions: [String])
+            if let personId, personId != caller.personId {
+                let p = try PeopleStore.requirePerson(conn, id: personId)
+                who = (p.id, p.name, p.role, p.regions)
+            } else {
+                who = (caller.personId, caller.name, caller.role.rawValue, caller.regions)
+            }
+            if let planFilter { _ = try CatalogStore.requirePlan(conn, code: planFilter) }
+            let subject: AgendaStore.Subject
+            switch who.role {
+            case "advisor": subject = .advisor(who.id)
+            case "coordinator": subject = .regions(who.regions)
+            case "central": subject = .everyone
+            default: subject = who.regions.isEmpty ? .everyone : .regions(who.regions)
+            }
+            return try agenda(conn, who: who, subject: subject, asOf: asOf, plan: planFilter, today: today, limit: limit)
+        }
+        return try .json(dto)
     }
 
     static func agenda(_ conn: Connection, who: (id: Int64, name: String, role: String, regions: [String]),

@@ -38,10 +38,9 @@ enum AgendaStore {
             SELECT en.plan_code, e.code, e.name, a.person_id, p.name AS advisor_name
               FROM enrollments en
               JOIN entities e ON e.code = en.entity_code
-              LEFT JOIN assignments a ON a.plan_code = en.plan_code AND a.entity_code = en.entity_code
-                                     AND a.from_period <= \(m)::date AND (a.to_period IS NULL OR a.to_period >= \(m)::date)
+              LEFT JOIN assigned_at(\(plan), \(m)::date) a ON a.plan_code = en.plan_code AND a.entity_code = en.entity_code
               LEFT JOIN people p ON p.id = a.person_id
-             WHERE en.from_period <= \(m)::date AND (en.to_period IS NULL OR en.to_period >= \(m)::date)
+             WHERE covers_month(en.from_period, en.to_period, \(m)::date)
                AND (\(plan)::text IS NULL OR en.plan_code = \(plan))
             """
         switch subject {

@@ -86,137 +86,152 @@ struct EntityScheduleDTO: Encodable, Sendable {
 
 enum ScheduleRoutes {
     static func register(_ r: inout Router) {
-        // Readable by everyone with a token: a calendar is not about any one entity.
-        r.add("GET", "/v1/plans/{code}/schedule") { ctx in
-            let code = ctx.param("code")
-            let requested = try ctx.query("version").map { text -> Int in
-                guard let v = Int(text), v >= 1 else { throw APIError.badRequest("`version` debe ser un entero positivo.", field: "version") }
-                return v
-            }
-            let dto = try ctx.db.withConnection { conn -> PlanScheduleDTO in
-                let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
-                let version = requested ?? plan.currentVersion
-                guard let c = try CatalogStore.catalog(conn, code: code, version: version) else {
-                    throw APIError(status: 404, title: "Not Found", detail: "El plan «\(code)» no tiene versión \(version).",
-                                   errors: [FieldError(field: "version", message: "Versión inexistente.", found: "\(version)")])
-                }
-                let effective = ScheduleEngine.effectiveDueDates(plan: c)
-                return PlanScheduleDTO(
-                    plan: code, version: version, span: plan.span.map { PlanDTO.SpanDTO(from: $0.from, to: $0.to) },
-                    milestones: c.milestones.sorted { $0.position < $1.position }.map { m in
-                        PlanScheduleDTO.Item(code: m.code, name: m.name, phase: m.phaseCode,
-                                             notApplicableAllowed: m.notApplicableAllowed, dueOn: m.dueOn,
-                                             effectiveDueOn: effective[m.code])
-                    },
-                    exceptionCount: try ScheduleStore.exceptionCount(conn, plan: code, entities: nil))
-            }
-            return try .json(dto)
-        }
+        r.add("GET", "/v1/plans/{code}/schedule", planSchedule)
+        r.add("GET", "/v1/plans/{code}/schedule/exceptions", exceptions)
+        r.add("POST", "/v1/plans/{code}/schedule/exceptions", addExceptions)
+        r.add("DELETE", "/v1/plans/{code}/schedule/exceptions/{entity}", removeExceptions)
+        r.add("GET", "/v1/entities/{code}/schedule", showEntity)
+    }
 
-        r.add("GET", "/v1/plans/{code}/schedule/exceptions") { ctx in
-            let code = ctx.param("code")
-            let entity = try ctx.query("entity").flatMap { $0.isEmpty ? nil : [$0] }
-            let limit = try ctx.intQuery("limit", default: ctx.app.configuration.maxPageSize, range: 1...ctx.app.configuration.maxPageSize)
-            let (items, total) = try ctx.db.withConnection { conn in
-                _ = try CatalogStore.requirePlan(conn, code: code, field: "code")
-                return (try ScheduleStore.exceptions(conn, plan: code, entities: entity, limit: limit),
-                        try ScheduleStore.exceptionCount(conn, plan: code, entities: entity))
-            }
-            return try .json(ListResponse(items: items, total: total, nextCursor: nil))
+    // Readable by everyone with a token: a calendar is not about any one entity.
+    @Sendable static func planSchedule(_ ctx: RequestContext) throws -> APIResponse {
+        let code = ctx.param("code")
+        let requested = try ctx.query("version").map { text -> Int in
+            guard let v = Int(text), v >= 1 else { throw APIError.badRequest("`version` debe ser un entero positivo.", field: "version") }
+            return v
         }
+        let dto = try ctx.db.withConnection { conn -> PlanScheduleDTO in
+            let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
+            let version = requested ?? plan.currentVersion
+            guard let c = try CatalogStore.catalog(conn, code: code, version: version) else {
+                throw APIError(status: 404, title: "Not Found", detail: "El plan «\(code)» no tiene versión \(version).",
+                               errors: [FieldError(field: "version", message: "Versión inexistente.", found: "\(version)")])
+            }
+            let effective = ScheduleEngine.effectiveDueDates(plan: c)
+            return PlanScheduleDTO(
+                plan: code, version: version, span: plan.span.map { PlanDTO.SpanDTO(from: $0.from, to: $0.to) },
+                milestones: c.milestones.sorted { $0.position < $1.position }.map { m in
+                    PlanScheduleDTO.Item(code: m.code, name: m.name, phase: m.phaseCode,
+                                         notApplicableAllowed: m.notApplicableAllowed, dueOn: m.dueOn,
+                                         effectiveDueOn: effective[m.code])
+                },
+                exceptionCount: try ScheduleStore.exceptionCount(conn, plan: code, entities: nil))
+        }
+        return try .json(dto)
+    }
 
-        // Bulk: a list of entities, departments, or "the seven departments and their municipalities".
-        r.add("POST", "/v1/plans/{code}/schedule/exceptions") { ctx in
-            try ctx.requireCentral()
-            let code = ctx.param("code")
-            let body = try ctx.decode(ScheduleExceptionBody.self)
-            let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !reason.isEmpty, reason.count <= 500 else {
-                throw APIError.invalid(field: "reason", "Toda excepción al cronograma necesita un motivo (hasta 500 caracteres).")
-            }
-            guard !body.due.isEmpty else { throw APIError.invalid(field: "due", "Indique al menos un hito y su nueva fecha.") }
-            let explicit = (body.entities ?? []).map { $0.trimmingCharacters(in: .whitespaces) }
-            let departments = (body.departments ?? []).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !explicit.isEmpty || !departments.isEmpty else {
-                throw APIError.invalid(field: "entities", "Indique las entidades o los departamentos a los que se aplica.")
-            }
-            let caller = try ctx.caller
-            let at = ctx.now
-            let result = try ctx.db.withTransaction { conn -> ScheduleExceptionResult in
-                let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
-                let catalog = try CatalogStore.currentCatalog(conn, code: code)
-                var errors: [FieldError] = []
-                for (milestone, day) in body.due.sorted(by: { $0.key < $1.key }) {
-                    if catalog.milestone(code: milestone) == nil {
-                        errors.append(FieldError(field: "due.\(milestone)", message: "El hito \(milestone) no está en el catálogo vigente del plan \(code).", found: milestone))
-                    } else if !(plan.span?.contains(day) ?? false) {
-                        errors.append(FieldError(field: "due.\(milestone)",
-                                                 message: plan.span.map { "La fecha \(day) está fuera de la vigencia del plan (\($0.from) a \($0.to))." }
-                                                     ?? "El plan no tiene vigencia (span); defínala antes de fijar plazos.",
-                                                 found: day.description))
-                    }
-                }
-                for (i, d) in departments.enumerated() where try ScheduleStore.unknownDepartments(conn, codes: [d]).count == 1 {
-                    errors.append(FieldError(field: "departments[\(i)]", message: "Departamento desconocido.", found: d))
-                }
-                // Named entities and the gobernaciones of named departments must be in the plan.
-                let named = explicit + departments
-                let missing = Set(try ScheduleStore.notEnrolled(conn, plan: code, codes: named))
-                for (i, e) in explicit.enumerated() where missing.contains(e) {
-                    errors.append(FieldError(field: "entities[\(i)]", message: "La entidad \(e) no está inscrita en el plan \(code).", found: e))
-                }
-                for (i, d) in departments.enumerated() where missing.contains(d) && !errors.contains(where: { $0.field == "departments[\(i)]" }) {
-                    errors.append(FieldError(field: "departments[\(i)]", message: "La gobernación \(d) no está inscrita en el plan \(code).", found: d))
-                }
-                if !errors.isEmpty {
-                    throw APIError.invalid(errors, detail: errors.count == 1 ? errors[0].message : "La excepción tiene \(errors.count) campos inválidos.")
-                }
-                var targets = Set(named)
-                if body.includeMunicipalities == true {
-                    targets.formUnion(try ScheduleStore.enrolledInDepartments(conn, plan: code, departments: departments))
-                }
-                let entities = targets.sorted()
-                try ScheduleStore.setExceptions(conn, plan: code, entities: entities, due: body.due, reason: reason,
-                                                by: caller.personId, at: at)
-                return ScheduleExceptionResult(plan: code, reason: reason,
-                                               due: body.due.sorted { $0.key < $1.key }.map { .init(milestone: $0.key, dueOn: $0.value) }, entityCount: entities.count, entities: entities)
-            }
-            return try .json(result, status: 201)
+    @Sendable static func exceptions(_ ctx: RequestContext) throws -> APIResponse {
+        let code = ctx.param("code")
+        let entity = try ctx.query("entity").flatMap { $0.isEmpty ? nil : [$0] }
+        let limit = try ctx.intQuery("limit", default: ctx.app.configuration.maxPageSize, range: 1...ctx.app.configuration.maxPageSize)
+        let (items, total) = try ctx.db.withConnection { conn in
+            _ = try CatalogStore.requirePlan(conn, code: code, field: "code")
+            return (try ScheduleStore.exceptions(conn, plan: code, entities: entity, limit: limit),
+                    try ScheduleStore.exceptionCount(conn, plan: code, entities: entity))
         }
+        return try .json(ListResponse(items: items, total: total, nextCursor: nil))
+    }
 
-        r.add("DELETE", "/v1/plans/{code}/schedule/exceptions/{entity}") { ctx in
-            try ctx.requireCentral()
-            let code = ctx.param("code")
-            let entity = ctx.param("entity")
-            let milestone = try ctx.query("milestone").flatMap { $0.isEmpty ? nil : $0 }
-            let reason = try ctx.requiredQuery("reason")
-            let caller = try ctx.caller
-            let removed = try ctx.db.withTransaction { conn in
-                _ = try CatalogStore.requirePlan(conn, code: code, field: "code")
-                return try ScheduleStore.removeExceptions(conn, plan: code, entity: entity, milestone: milestone,
-                                                          reason: reason, by: caller.personId, at: ctx.now)
-            }
-            guard removed > 0 else {
-                throw APIError.notFound("La entidad \(entity) no tiene excepciones\(milestone.map { " para \($0)" } ?? "") en el plan \(code).")
-            }
-            return .empty(status: 204, headers: [])
+    // Bulk: a list of entities, departments, or "the seven departments and their municipalities".
+    @Sendable static func addExceptions(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let code = ctx.param("code")
+        let body = try ctx.decode(ScheduleExceptionBody.self)
+        let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.count <= 500 else {
+            throw APIError.invalid(field: "reason", "Toda excepción al cronograma necesita un motivo (hasta 500 caracteres).")
         }
+        guard !body.due.isEmpty else { throw APIError.invalid(field: "due", "Indique al menos un hito y su nueva fecha.") }
+        let explicit = (body.entities ?? []).map { $0.trimmingCharacters(in: .whitespaces) }
+        let departments = (body.departments ?? []).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !explicit.isEmpty || !departments.isEmpty else {
+            throw APIError.invalid(field: "entities", "Indique las entidades o los departamentos a los que se aplica.")
+        }
+        let caller = try ctx.caller
+        let at = ctx.now
+        let result = try ctx.db.withTransaction { conn -> ScheduleExceptionResult in
+            let plan = try CatalogStore.requirePlan(conn, code: code, field: "code")
+            let catalog = try CatalogStore.currentCatalog(conn, code: code)
+            let errors = try exceptionErrors(conn, plan: plan, catalog: catalog, due: body.due,
+                                         entities: explicit, departments: departments)
+            if !errors.isEmpty {
+                throw APIError.invalid(errors, detail: errors.count == 1 ? errors[0].message : "La excepción tiene \(errors.count) campos inválidos.")
+            }
+            var targets = Set(explicit + departments)
+            if body.includeMunicipalities == true {
+                targets.formUnion(try ScheduleStore.enrolledInDepartments(conn, plan: code, departments: departments))
+            }
+            let entities = targets.sorted()
+            try ScheduleStore.setExceptions(conn, plan: code, entities: entities, due: body.due, reason: reason,
+                                            by: caller.personId, at: at)
+            return ScheduleExceptionResult(plan: code, reason: reason,
+                                           due: body.due.sorted { $0.key < $1.key }.map { .init(milestone: $0.key, dueOn: $0.value) }, entityCount: entities.count, entities: entities)
+        }
+        return try .json(result, status: 201)
+    }
 
-        // Expected, actual, lag and overdue milestones of one entity, computed by expected_progress_at.
-        r.add("GET", "/v1/entities/{code}/schedule") { ctx in
-            let caller = try ctx.caller
-            let entity = ctx.param("code")
-            let planCode = try ctx.requiredQuery("plan")
-            let asOf = try ctx.period("as_of", required: false, default: Period.current(at: ctx.now))!
-            let dto = try ctx.db.withConnection { conn -> EntityScheduleDTO in
-                let plan = try CatalogStore.requirePlan(conn, code: planCode)
-                let name = try ReportStore.requireEntity(conn, code: entity, field: "code")
-                try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code, months: [asOf, Period.current(at: ctx.now)])
-                let catalog = try CatalogStore.currentCatalog(conn, code: plan.code)
-                return try entitySchedule(conn, plan: plan, catalog: catalog, entity: entity, name: name, asOf: asOf)
-            }
-            return try .json(dto)
+    @Sendable static func removeExceptions(_ ctx: RequestContext) throws -> APIResponse {
+        try ctx.requireCentral()
+        let code = ctx.param("code")
+        let entity = ctx.param("entity")
+        let milestone = try ctx.query("milestone").flatMap { $0.isEmpty ? nil : $0 }
+        let reason = try ctx.requiredQuery("reason")
+        let caller = try ctx.caller
+        let removed = try ctx.db.withTransaction { conn in
+            _ = try CatalogStore.requirePlan(conn, code: code, field: "code")
+            return try ScheduleStore.removeExceptions(conn, plan: code, entity: entity, milestone: milestone,
+                                                      reason: reason, by: caller.personId, at: ctx.now)
         }
+        guard removed > 0 else {
+            throw APIError.notFound("La entidad \(entity) no tiene excepciones\(milestone.map { " para \($0)" } ?? "") en el plan \(code).")
+        }
+        return .empty(status: 204, headers: [])
+    }
+
+    // Expected, actual, lag and overdue milestones of one entity, computed by expected_progress_at.
+    @Sendable static func showEntity(_ ctx: RequestContext) throws -> APIResponse {
+        let caller = try ctx.caller
+        let entity = ctx.param("code")
+        let planCode = try ctx.requiredQuery("plan")
+        let asOf = try ctx.period("as_of", required: false, default: Period.current(at: ctx.now))!
+        let dto = try ctx.db.withConnection { conn -> EntityScheduleDTO in
+            let plan = try CatalogStore.requirePlan(conn, code: planCode)
+            let name = try ReportStore.requireEntity(conn, code: entity, field: "code")
+            try ReportStore.requireReadable(conn, caller, entity: entity, plan: plan.code, months: [asOf, Period.current(at: ctx.now)])
+            let catalog = try CatalogStore.currentCatalog(conn, code: plan.code)
+            return try entitySchedule(conn, plan: plan, catalog: catalog, entity: entity, name: name, asOf: asOf)
+        }
+        return try .json(dto)
+    }
+
+    /// Every refusal of an exception request at once: milestones not in the catalog or due outside the plan's span,
+    /// unknown departments, and named entities or gobernaciones not enrolled in the plan.
+    static func exceptionErrors(_ conn: Connection, plan: CatalogStore.PlanRow, catalog: PlanCatalog, due: [String: CalendarDay],
+                                entities: [String], departments: [String]) throws -> [FieldError] {
+        var errors: [FieldError] = []
+        for (milestone, day) in due.sorted(by: { $0.key < $1.key }) {
+            if catalog.milestone(code: milestone) == nil {
+                errors.append(FieldError(field: "due.\(milestone)", message: "El hito \(milestone) no está en el catálogo vigente del plan \(plan.code).", found: milestone))
+            } else if !(plan.span?.contains(day) ?? false) {
+                errors.append(FieldError(field: "due.\(milestone)",
+                                         message: plan.span.map { "La fecha \(day) está fuera de la vigencia del plan (\($0.from) a \($0.to))." }
+                                             ?? "El plan no tiene vigencia (span); defínala antes de fijar plazos.",
+                                         found: day.description))
+            }
+        }
+        for (i, d) in departments.enumerated() where try ScheduleStore.unknownDepartments(conn, codes: [d]).count == 1 {
+            errors.append(FieldError(field: "departments[\(i)]", message: "Departamento desconocido.", found: d))
+        }
+        // Named entities and the gobernaciones of named departments must be in the plan.
+        let named = entities + departments
+        let missing = Set(try ScheduleStore.notEnrolled(conn, plan: plan.code, codes: named))
+        for (i, e) in entities.enumerated() where missing.contains(e) {
+            errors.append(FieldError(field: "entities[\(i)]", message: "La entidad \(e) no está inscrita en el plan \(plan.code).", found: e))
+        }
+        for (i, d) in departments.enumerated() where missing.contains(d) && !errors.contains(where: { $0.field == "departments[\(i)]" }) {
+            errors.append(FieldError(field: "departments[\(i)]", message: "La gobernación \(d) no está inscrita en el plan \(plan.code).", found: d))
+        }
+        return errors
     }
 
     static func entitySchedule(_ conn: Connection, plan: CatalogStore.PlanRow, catalog: PlanCatalog, entity: String, name: String,

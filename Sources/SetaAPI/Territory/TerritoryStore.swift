@@ -39,8 +39,7 @@ enum TerritoryStore {
         if let t = f.type { conditions.append("e.type = \(t)") }
         if let p = f.plan {
             conditions.append("""
-                EXISTS (SELECT 1 FROM enrollments en WHERE en.plan_code = \(p) AND en.entity_code = e.code
-                           AND en.from_period <= \(m)::date AND (en.to_period IS NULL OR en.to_period >= \(m)::date))
+                e.code IN (SELECT en.entity_code FROM enrolled_at(\(p), \(m)::date) en)
                 """)
         }
         if let q = f.q {
