@@ -152,4 +152,22 @@ struct GroupingEverywhereTests {
         #expect(row[row.count - 3] == (e ?? "").replacingOccurrences(of: ".", with: ","), "\(row.suffix(3))")
         #expect(row[row.count - 2] == (l ?? "").replacingOccurrences(of: ".", with: ","), "\(row.suffix(3))")
     }
+
+    @Test("the demo holds labelled regional workshops serving several entities with attendees, and sessions in the newer modalities")
+    func demo_HasWorkshopsAndNewerModalities() throws {
+        let (h, _) = try Self.shared.get()
+        let workshops = Self.listed(try h.call("GET", "/v1/asesorias?period=2021-06&modality=taller&limit=100"))
+        #expect(!workshops.isEmpty)
+        for w in workshops {
+            #expect((w["notes"] as? String)?.hasPrefix("DEMO · Taller regional") == true, "\(w["notes"] ?? "-")")
+            #expect(((w["entities"] as? [[String: Any]])?.count ?? 0) >= 3, "a workshop serves several entities")
+            #expect(((w["attendees"] as? [String: Any])?["count"] as? Int ?? 0) > 0)
+        }
+        let total = try h.call("GET", "/v1/asesorias/summary?period=2021-06&group=region").json["total"] as? [String: Any] ?? [:]
+        for modality in ["taller", "whatsapp", "correo", "documental", "virtual", "presencial", "telefonica"] {
+            #expect((total[modality] as? Int ?? 0) > 0, "\(modality) in the June 2021 summary: \(total)")
+        }
+        #expect((total["attendees"] as? Int ?? 0) > 0)
+        #expect((total["recorded_after_month"] as? Int ?? 0) > 0, "some sessions recorded after their month")
+    }
 }

@@ -71,7 +71,7 @@ struct SpanishColumnsTests {
             "GET /v1/cuts/{}/group-sets/{}": "/v1/cuts/\(cut)/group-sets/demo-pdet",
             "GET /v1/reports/{}/{}/{}": "/v1/reports/\(report)",
             "GET /v1/entities/{}/history": "/v1/entities/05001/history?\(p)",
-            "GET /v1/asesorias": "/v1/asesorias?period=2021-03&limit=50",
+            "GET /v1/asesorias": "/v1/asesorias?period=2021-06&modality=taller",  // workshops carry every field
             "GET /v1/asesorias/{}": "/v1/asesorias/\(asesoria)",
             "GET /v1/asesorias/summary": "/v1/asesorias/summary?period=2021-03&group=region",
             "GET /v1/asesorias/series": "/v1/asesorias/series?from=2021-01&to=2021-03",

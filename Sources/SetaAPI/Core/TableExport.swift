@@ -140,7 +140,7 @@ enum ColumnNames {
         "minutes": "minutos", "median_lag_days": "mediana_dias_hasta_registro", "max_lag_days": "maximo_dias_hasta_registro",
         "recorded_after_month": "registradas_despues_del_mes", "points": "puntos", "virtual": "virtual",
         "presencial": "presencial", "telefonica": "telefonica", "whatsapp": "whatsapp", "correo": "correo",
-        "documental": "documental", "taller": "taller",
+        "documental": "documental", "taller": "taller", "count": "cantidad", "roles": "roles", "notes": "notas",
         // The change log (audit): who, when, what, before and after (their keys are the audited row's columns).
         "at": "fecha_hora", "actor": "actor", "action": "accion", "table": "tabla", "before": "antes", "after": "despues",
         "entity_code": "codigo_entidad", "plan_code": "codigo_plan", "person": "persona", "person_id": "id_persona",
