@@ -20,7 +20,8 @@ problem+json responses, headers, parameters). Each fragment holds `paths:` and `
     * an `X-Request-Id` header on every inline response (the shared responses already declare it);
     * 401 (Unauthorized) and 503 (ServiceUnavailable) on every authenticated route;
     * `format` (json | csv) on every GET under /v1, with `text/csv` beside JSON in its 200: any answer that
-      holds a list is rendered as CSV on request (SetaApp.render);
+      holds a list is rendered as CSV on request (SetaApp.render); with it `locale` and `lang`, which every
+      table answer honours (TableExport);
     * every query parameter: strings 1 to 100 characters without control characters (an empty value is
       refused; 100 keeps a request line under the HTTP layer's 8 KiB even with every parameter given), integers
       bounded (`int64` to Int64, any other to PostgreSQL's `integer`), so the document says what the router
@@ -260,6 +261,10 @@ def add_format(doc, op):
     params = op.setdefault("parameters", [])
     if not any(deref(doc, p).get("name") == "format" and deref(doc, p).get("in") == "query" for p in params):
         params.append({"$ref": "#/components/parameters/Format"})
+    # Every table answer can be asked in the Colombian CSV dialect and with Spanish column names (TableExport).
+    for name, ref_name in (("locale", "Locale"), ("lang", "Lang")):
+        if not any(deref(doc, p).get("name") == name and deref(doc, p).get("in") == "query" for p in params):
+            params.append({"$ref": "#/components/parameters/" + ref_name})
     ok = (op.get("responses") or {}).get("200")
     if isinstance(ok, dict) and "$ref" not in ok:
         content = ok.setdefault("content", {})

@@ -55,7 +55,7 @@ struct QueryParameterTests {
     @Test("every route the app registers takes its parameters from the generated contract")
     func routesUseTheContract() throws {
         let declared = QueryParameter.declared(method: "GET", pattern: "/v1/entities/{code}/progress")
-        #expect(declared.map(\.name) == ["plan", "as_of", "cut", "format"])
+        #expect(declared.map(\.name) == ["plan", "as_of", "cut", "format", "locale", "lang"])
         #expect(QueryParameter.declared(method: "GET", pattern: "/v1/no-such-route").isEmpty)
     }
 }

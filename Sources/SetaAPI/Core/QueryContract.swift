@@ -13,6 +13,8 @@ extension QueryParameter {
         ],
         "GET /v1/version": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/plans": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
@@ -24,17 +26,23 @@ extension QueryParameter {
         "GET /v1/plans/{}": [
             QueryParameter(name: "version", kind: .integer, minimum: 1, maximum: 2147483647),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "PUT /v1/plans/{}": [
         ],
         "GET /v1/plans/{}/versions": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/entities/{}/progress": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "cut", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/progress/entities": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
@@ -132,6 +140,8 @@ extension QueryParameter {
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/cuts/{}/report": [
             QueryParameter(name: "lagging", kind: .integer, minimum: 1, maximum: 100),
@@ -142,12 +152,16 @@ extension QueryParameter {
         "GET /v1/group-sets": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/group-sets": [
         ],
         "GET /v1/group-sets/{}": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "PUT /v1/group-sets/{}": [
         ],
@@ -157,12 +171,16 @@ extension QueryParameter {
             QueryParameter(name: "group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/imports/group-members": [
             QueryParameter(name: "dry_run", kind: .boolean),
         ],
         "GET /v1/attributes": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/attributes": [
         ],
@@ -175,12 +193,18 @@ extension QueryParameter {
         ],
         "GET /v1/cuts/{}/group-sets": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/cuts/{}/group-sets/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/reports/{}/{}/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "PUT /v1/reports/{}/{}/{}": [
         ],
@@ -191,6 +215,8 @@ extension QueryParameter {
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/asesorias": [
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
@@ -202,11 +228,15 @@ extension QueryParameter {
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "cursor", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/asesorias": [
         ],
         "GET /v1/asesorias/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/asesorias/summary": [
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
@@ -217,6 +247,8 @@ extension QueryParameter {
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "modality", kind: .string, values: ["virtual", "presencial", "telefonica", "whatsapp", "correo", "documental", "taller"]),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/asesorias/series": [
             QueryParameter(name: "from", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
@@ -227,6 +259,8 @@ extension QueryParameter {
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "modality", kind: .string, values: ["virtual", "presencial", "telefonica", "whatsapp", "correo", "documental", "taller"]),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/timeliness": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
@@ -234,10 +268,14 @@ extension QueryParameter {
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "advisor", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/locks": [
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/locks": [
         ],
@@ -245,6 +283,8 @@ extension QueryParameter {
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "period", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/locks/{}/{}/reopen": [
         ],
@@ -254,11 +294,15 @@ extension QueryParameter {
         "GET /v1/plans/{}/schedule": [
             QueryParameter(name: "version", kind: .integer, minimum: 1, maximum: 2147483647),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/plans/{}/schedule/exceptions": [
             QueryParameter(name: "entity", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/plans/{}/schedule/exceptions": [
         ],
@@ -270,21 +314,29 @@ extension QueryParameter {
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/agenda": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "person", kind: .integer, minimum: 1, maximum: 9223372036854775807),
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/me": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "GET /v1/entities": [
             QueryParameter(name: "department", kind: .string, minLength: 1, maxLength: 100, pattern: "^[0-9]{2}$"),
             QueryParameter(name: "region", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "type", kind: .string, values: ["municipality", "department", "district", "non_municipalised_area"]),
             QueryParameter(name: "plan", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
+            QueryParameter(name: "set_group", kind: .string, minLength: 1, maxLength: 100, pattern: "^[a-z0-9-]{1,60}:[A-Za-z0-9_-]{1,60}$"),
+            QueryParameter(name: "attr.", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$", namePrefix: true),
             QueryParameter(name: "q", kind: .string, minLength: 1, maxLength: 100, pattern: "^[^\\x00-\\x1F\\x7F]*$"),
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "limit", kind: .integer, minimum: 1, maximum: 1000),
@@ -296,6 +348,8 @@ extension QueryParameter {
         "GET /v1/entities/{}": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "PUT /v1/entities/{}/region": [
         ],
@@ -320,6 +374,8 @@ extension QueryParameter {
         "GET /v1/regions/{}": [
             QueryParameter(name: "as_of", kind: .string, pattern: "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"),
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "PATCH /v1/regions/{}": [
         ],
@@ -354,6 +410,8 @@ extension QueryParameter {
         ],
         "GET /v1/assignments/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/assignments/{}/end": [
         ],
@@ -373,11 +431,15 @@ extension QueryParameter {
         ],
         "GET /v1/people/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "PATCH /v1/people/{}": [
         ],
         "GET /v1/people/{}/tokens": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/people/{}/tokens": [
         ],
@@ -385,11 +447,15 @@ extension QueryParameter {
         ],
         "GET /v1/partners": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/partners": [
         ],
         "GET /v1/partners/{}": [
             QueryParameter(name: "format", kind: .string, values: ["json", "csv", "xlsx"]),
+            QueryParameter(name: "locale", kind: .string, values: ["es-CO"]),
+            QueryParameter(name: "lang", kind: .string, values: ["en", "es"]),
         ],
         "POST /v1/imports/enrollments": [
             QueryParameter(name: "dry_run", kind: .boolean),

@@ -126,14 +126,51 @@ enum ColumnNames {
         "completed_share": "porcentaje_completo", "as_of": "a_mes", "reason": "motivo", "comment": "comentario",
         "previous_completed_share": "porcentaje_completo_anterior", "previous_total": "total_anterior",
         "parent_code": "codigo_superior", "milestone": "hito", "stage": "momento", "campo": "campo", "valor": "valor",
+        // The schedule (issue 13): expected progress, lag and overdue milestones, per entity and per group.
+        "expected": "avance_esperado", "lag": "rezago", "overdue": "hitos_vencidos", "overdue_count": "num_hitos_vencidos",
+        "oldest_due_on": "vencimiento_mas_antiguo", "behind": "atrasada", "behind_count": "entidades_atrasadas",
+        "mean_expected": "avance_esperado_promedio", "mean_lag": "rezago_promedio",
+        // Group sets and attributes (issue 15); `attr.<code>` keeps the attribute's code.
+        "attr": "atributo", "attributes": "atributos", "categories": "categorias", "value_count": "valores",
+        "description": "descripcion", "groups": "grupos", "group_name": "nombre_grupo", "group_code": "codigo_grupo",
+        "set": "conjunto", "set_code": "codigo_conjunto", "set_name": "nombre_conjunto", "attribute_code": "codigo_atributo",
+        // Asesorías (issue 15): the list, the summary (a column per modality, already Spanish words) and the series.
+        "held_on": "fecha", "modality": "modalidad", "duration_minutes": "duracion_minutos", "attendees": "asistentes",
+        "attendee_roles": "roles_asistentes", "recording_lag_days": "dias_hasta_registro", "sessions": "sesiones",
+        "minutes": "minutos", "median_lag_days": "mediana_dias_hasta_registro", "max_lag_days": "maximo_dias_hasta_registro",
+        "recorded_after_month": "registradas_despues_del_mes", "points": "puntos", "virtual": "virtual",
+        "presencial": "presencial", "telefonica": "telefonica", "whatsapp": "whatsapp", "correo": "correo",
+        "documental": "documental", "taller": "taller", "count": "cantidad", "roles": "roles", "notes": "notas",
+        // The change log (audit): who, when, what, before and after (their keys are the audited row's columns).
+        "at": "fecha_hora", "actor": "actor", "action": "accion", "table": "tabla", "before": "antes", "after": "despues",
+        "entity_code": "codigo_entidad", "plan_code": "codigo_plan", "person": "persona", "person_id": "id_persona",
+        // Locks, report history, the schedule and the agenda.
+        "cut_id": "id_corte", "locked_at": "bloqueado_en", "locked_by": "bloqueado_por", "author": "autor",
+        "is_regression": "es_retroceso", "previous_status": "estado_anterior", "recorded_at": "registrado_en",
+        "revision": "revision", "source": "fuente", "due": "vence", "due_on": "vence_el", "effective_due_on": "vence_efectivo_el",
+        "from_exception": "por_excepcion", "phase": "fase", "reported_in": "reportado_en", "actual": "avance_real",
+        "days_overdue": "dias_vencido", "not_applicable_allowed": "admite_no_aplica", "weight_in_phase": "peso_en_fase",
+        "version": "version", "active_people": "personas_activas", "counts": "conteos", "late_entities": "entidades_tarde",
+        "missing_entities": "entidades_sin_reporte", "on_time_percent": "porcentaje_a_tiempo", "expires_at": "vence_en",
+        "revoked_at": "revocado_en", "last_used_at": "ultimo_uso_en",
     ]
+
+    /// Dotted parts after which the rest is data (an attribute's code, an audited row's column), never a column word.
+    static let dataParents: Set<String> = ["attr", "attributes", "before", "after"]
 
     static func spanish(_ column: String) -> String {
         if let s = spanish[column] { return s }
         if column.hasPrefix("completed_share_") { return "porcentaje_completo_" + column.dropFirst("completed_share_".count) }
         guard column.contains(".") else { return column }
-        return column.split(separator: ".", omittingEmptySubsequences: false).map { spanish[String($0)] ?? String($0) }
-            .joined(separator: ".")
+        var out: [String] = []
+        var data = false
+        for raw in column.split(separator: ".", omittingEmptySubsequences: false) {
+            // `items[0]`: the word before an index is translated, the index kept.
+            let part = String(raw), word = String(part.prefix { $0 != "[" })
+            out.append(data ? part : (spanish[word] ?? word) + part.dropFirst(word.count))
+            if dataParents.contains(word) { data = true }
+        }
+        return out.joined(separator: ".")
     }
 }
 

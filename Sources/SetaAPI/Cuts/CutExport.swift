@@ -55,9 +55,22 @@ struct CutExport {
                     try CutExport.groupSheet(sink, name: CutExport.sheetNames[kind], groups: dtos, catalog: catalog)
                     if kind == .national || kind == .regions { headline += dtos.map { (kind, $0) } }
                 }
+                try setSheets(sink, conn: conn)
                 try milestoneSheets(sink, headline)
             }
             try entitySheet(sink, entities)
+        }
+    }
+
+    /// One sheet per group set (conjunto de agrupación) the cut froze, named by the set's name as frozen, in set
+    /// code order, with the columns of the other group sheets. Only for readers who see the whole country (as
+    /// `/v1/cuts/{id}/group-sets/{set}`): a set's group figures include entities outside any narrower scope.
+    private func setSheets(_ sink: TableSink, conn: Connection) throws {
+        guard CutExport.visibleGroupKinds(caller).contains(.national) else { return }
+        for set in try GroupSetStore.frozenSets(conn, cut: cut.id) {
+            let groups = try GroupSetStore.frozenGroups(conn, cut: cut.id, set: set.code)?.groups ?? []
+            try CutExport.groupSheet(sink, name: set.name, groups: try ProgressRoutes.groupDTOs(conn, groups, catalog: catalog),
+                                     catalog: catalog)
         }
     }
 
@@ -131,16 +144,18 @@ struct CutExport {
             return
         }
         // The full layout: codes next to names (DANE codes as text), each phase and milestone under the plan's own
-        // code (`F1`, `H9`), the total, and every milestone's status (estado del hito) as of the cut, in plan order.
+        // code (`F1`, `H9`), the total, every milestone's status (estado del hito) as of the cut, in plan order, and
+        // the frozen schedule last (expected, lag, the overdue milestones' codes), so earlier columns keep their place.
         try sink.sheet("Entidades", header: ["dane_code", "name", "type", "department_code", "department", "region_code", "region",
                                              "advisor_id", "advisor", "partner"]
-                       + catalog.phases.map(\.code) + ["total"] + catalog.milestones.map(\.code))
+                       + catalog.phases.map(\.code) + ["total"] + catalog.milestones.map(\.code) + ["expected", "lag", "overdue"])
         for row in rows {
             let e = row.entity
             try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentCode), .text(e.departmentName),
                           .text(e.regionCode), .text(e.regionName), .id(e.advisorId), .text(e.advisorName), .text(e.partnerCode)]
                          + row.phases.map { .figure($0) } + [.figure(e.total)]
-                         + row.milestones.map { .text($0) })
+                         + row.milestones.map { .text($0) }
+                         + [.figure(row.expected), .figure(row.lag), .text(row.overdue.joined(separator: " "))])
         }
     }
 }

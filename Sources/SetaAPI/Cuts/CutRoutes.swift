@@ -188,6 +188,7 @@ enum CutRoutes {
 
     /// Every group of one kind as the cut froze it, in the live roll-ups' shape; the reader's scope applies.
     static func frozenGroups(_ ctx: RequestContext) throws -> APIResponse {
+        if CutSetGroups.handles(ctx) { return try CutSetGroups.groups(ctx) }
         let caller = try ctx.caller
         let kind = try ProgressRoutes.groupKind(ctx)
         guard CutExport.visibleGroupKinds(caller).contains(kind) else {

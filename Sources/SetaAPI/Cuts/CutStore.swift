@@ -150,6 +150,11 @@ enum CutStore {
         var entity: FrozenEntity
         var phases: [Decimal?]
         var milestones: [String?]
+        /// The frozen schedule (017): expected progress, lag (expected − total) and the overdue milestones' codes.
+        /// Nil / empty for cuts taken before the schedule existed.
+        var expected: Decimal? = nil
+        var lag: Decimal? = nil
+        var overdue: [String] = []
     }
 
     /// Every entity of a cut for an export, in code order. Each phase and milestone is its own column
@@ -159,7 +164,8 @@ enum CutStore {
                            visit: (ExportRow) throws -> Void) throws {
         var sql: SQL = """
             SELECT entity_code, entity_name, entity_type, department_code, department_name, region_code, region_name,
-                   advisor_id, advisor_name, partner_code, total::text AS total
+                   advisor_id, advisor_name, partner_code, total::text AS total,
+                   round(expected, 2)::text AS expected, round(expected - total, 2)::text AS lag, overdue
             """
         // Rounded to two decimals in SQL (round(numeric) is half away from zero, as the exports round), so the
         // figures are short and parse on the fast path of the numeric reader (`PostgresNumeric.plain`).
@@ -178,7 +184,10 @@ enum CutStore {
                 try r.decode("p\(i)", as: Decimal?.self)
             }
             let milestones = try milestoneCodes.indices.map { i in try r.decode("m\(i)", as: String?.self) }
-            try visit(ExportRow(entity: entity, phases: phases, milestones: milestones))
+            try visit(ExportRow(entity: entity, phases: phases, milestones: milestones,
+                                expected: try r.decode("expected", as: String?.self).flatMap(CutStore.shortDecimal),
+                                lag: try r.decode("lag", as: String?.self).flatMap(CutStore.shortDecimal),
+                                overdue: try r.decode("overdue", as: [String]?.self) ?? []))
         }
     }
 

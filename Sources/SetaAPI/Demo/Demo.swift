@@ -138,6 +138,9 @@ public enum Demo {
 
         // Reports: each entity walks through the milestones at its own pace.
         var heads: [String] = [], current: [String] = [], revisions: [String] = [], sessions: [String] = []
+        // The newer asesoría fields (issue 15: modalities, attendees, recording lag) draw from their own generator,
+        // so every other figure of the demo stays what the same seed always gave.
+        var extra = DemoRandom(seed: seed ^ 0x0A5E_5041_A5)
         let allEntities = byRegion.flatMap { $0.1 }
         for p in plans {
             let milestones = p.catalog.milestones
@@ -185,9 +188,15 @@ public enum Demo {
                     pending.removeAll()
                     // Advisory sessions held that month.
                     for _ in 0..<rng.below(3) {
-                        let modality = ["virtual", "presencial", "telefonica"][rng.below(3)]
-                        let held = String(format: "%04d-%02d-%02d", month.year, month.month, 1 + rng.below(28))
-                        sessions.append(CSVWriter.line([p.catalog.code, e, author, held, modality, "\(15 + rng.below(8) * 15)"]))
+                        let classic = ["virtual", "presencial", "telefonica"][rng.below(3)]
+                        let modality = extra.chance(25) ? ["whatsapp", "correo", "documental"][extra.below(3)] : classic
+                        let day = 1 + rng.below(28)
+                        let held = String(format: "%04d-%02d-%02d", month.year, month.month, day)
+                        let attendees = modality == "correo" || modality == "documental" || extra.chance(40) ? "" : "\(1 + extra.below(6))"
+                        // Most sessions are recorded within days; three in ten at the month's end or just after.
+                        let lag = extra.chance(30) ? 28 - day + extra.below(6) : extra.below(4)
+                        sessions.append(CSVWriter.line([p.catalog.code, e, author, held, modality, "\(15 + rng.below(8) * 15)",
+                                                        attendees, Demo.recordedAt(held: month, day: day, lag: lag)]))
                     }
                 }
             }
@@ -203,13 +212,69 @@ public enum Demo {
                                    is_regression, source, author_id, recorded_at) FROM STDIN WITH (FORMAT csv)
             """, rows: revisions)
         try conn.copyIn("""
-            COPY asesorias (plan_code, entity_code, person_id, held_on, modality, duration_minutes) FROM STDIN WITH (FORMAT csv)
+            COPY asesorias (plan_code, entity_code, person_id, held_on, modality, duration_minutes, attendee_count, created_at)
+            FROM STDIN WITH (FORMAT csv)
             """, rows: sessions)
+        let workshops = try workshops(conn, seed: seed)
         // Demo groupings (issue 15): universes, PDET, Decreto 683, category and KPT, labelled DEMO.
         try DemoGroupings.load(conn, seed: seed)
         try conn.execute("ANALYZE")
         return "demo: \(allEntities.count) entidades en \(plans.count) planes, \(advisorCount) asesores, \(byRegion.count) coordinadores, "
-            + "\(heads.count) reportes, \(current.count) hitos reportados, \(sessions.count) asesorías, "
+            + "\(heads.count) reportes, \(current.count) hitos reportados, \(sessions.count) asesorías y \(workshops) talleres, "
             + "\(exceptions) entidades con excepciones de calendario (semilla \(seed))"
+    }
+
+    /// When a session held on `day` of `held` was recorded, `lag` days later, at 15:00 Bogotá time.
+    static func recordedAt(held: Period, day: Int, lag: Int) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = calendar.date(from: DateComponents(year: held.year, month: held.month, day: day + lag))!
+        let c = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d 15:00:00-05", c.year!, c.month!, c.day!)
+    }
+
+    /// Regional workshops (talleres, issue 15): five per region over the demo's months, each led by the region's
+    /// coordinator, serving three to eight of its municipalities with their attendees, labelled «DEMO · Taller
+    /// regional …» so no dashboard passes them off as real events. The entities are drawn by a seeded md5, like
+    /// the demo groupings. One statement; the lead entity is also served through the asesorías trigger.
+    static func workshops(_ conn: Connection, seed: UInt64) throws -> Int {
+        let s = String(seed), first = firstMonth.firstDayString
+        return try conn.query("""
+            WITH picks AS (
+              SELECT er.region_code, k, er.entity_code,
+                     row_number() OVER (PARTITION BY er.region_code, k ORDER BY md5(er.entity_code || \(s) || k)) AS n
+                FROM entity_regions_at(\(first)::date) er
+                JOIN entities e ON e.code = er.entity_code AND e.type IN ('municipality', 'district')
+                CROSS JOIN generate_series(0, 4) k
+            ),
+            w AS (
+              SELECT p.region_code, p.k, p.entity_code AS lead,
+                     3 + get_byte(decode(md5(p.region_code || \(s) || p.k), 'hex'), 0) % 6 AS served,
+                     (\(first)::date + make_interval(months => 2 + 5 * p.k) + (9 + p.k) * interval '1 day')::date AS held_on,
+                     'DEMO · Taller regional ' || r.name || ' (' || p.k + 1 || ' de 5); no es un evento real.' AS notes,
+                     (SELECT min(pr.person_id) FROM person_regions pr JOIN people pe ON pe.id = pr.person_id
+                       WHERE pr.region_code = p.region_code AND pe.role = 'coordinator') AS person_id
+                FROM picks p JOIN regions r ON r.code = p.region_code
+               WHERE p.n = 1
+            ),
+            ins AS (
+              INSERT INTO asesorias (plan_code, entity_code, person_id, held_on, modality, duration_minutes, attendee_count,
+                                     attendee_roles, notes, created_at)
+              SELECT 'gap-2020-f1', w.lead, w.person_id, w.held_on, 'taller', 180,
+                     w.served * (8 + get_byte(decode(md5(w.lead || \(s)), 'hex'), 1) % 15),
+                     ARRAY['alcalde', 'secretario de planeación', 'enlace PDT'], w.notes,
+                     ((w.held_on + 2)::text || ' 15:00:00-05')::timestamptz
+                FROM w WHERE w.person_id IS NOT NULL
+              RETURNING id, entity_code, notes
+            ),
+            served AS (
+              INSERT INTO asesoria_entities (asesoria_id, entity_code)
+              SELECT ins.id, p.entity_code FROM ins
+                JOIN w ON w.lead = ins.entity_code AND w.notes = ins.notes
+                JOIN picks p ON p.region_code = w.region_code AND p.k = w.k AND p.n <= w.served
+              ON CONFLICT DO NOTHING
+            )
+            SELECT count(*)::int AS n FROM ins
+            """).rows[0].decode("n")
     }
 }

@@ -136,3 +136,20 @@ enum AttributeValue {
         }
     }
 }
+
+extension RequestContext {
+    /// `set_group=<set>:<group>`, parsed (400 when not written so); shared by the progress and territory routes.
+    func setGroupFilter() throws -> SetGroupFilter? {
+        guard let sg = try query("set_group") else { return nil }
+        guard let parsed = SetGroupFilter(sg) else {
+            throw APIError.badRequest("`set_group` debe ser <conjunto>:<grupo>, p. ej. universos:A.", field: "set_group")
+        }
+        return parsed
+    }
+
+    /// Every `attr.<code>=<value>` of the query, in order.
+    func attributeFilters() -> [AttributeFilter] {
+        queryItems.filter { $0.0.hasPrefix(AttributeFilter.parameterPrefix) }
+            .map { AttributeFilter(code: String($0.0.dropFirst(AttributeFilter.parameterPrefix.count)), value: $0.1) }
+    }
+}

@@ -31,14 +31,8 @@ enum ProgressRoutes {
             }
             f.advisor = id
         }
-        if let sg = try ctx.query("set_group") {
-            guard let parsed = SetGroupFilter(sg) else {
-                throw APIError.badRequest("`set_group` debe ser <conjunto>:<grupo>, p. ej. universos:A.", field: "set_group")
-            }
-            f.setGroup = parsed
-        }
-        f.attributes = ctx.queryItems.filter { $0.0.hasPrefix(AttributeFilter.parameterPrefix) }
-            .map { AttributeFilter(code: String($0.0.dropFirst(AttributeFilter.parameterPrefix.count)), value: $0.1) }
+        f.setGroup = try ctx.setGroupFilter()
+        f.attributes = ctx.attributeFilters()
         if let t = f.type, !["municipality", "department", "district", "non_municipalised_area"].contains(t) {
             throw APIError.badRequest("`type` debe ser municipality, department, district o non_municipalised_area.", field: "type")
         }

@@ -25,6 +25,8 @@ struct EntityDTO: Codable, Sendable {
     var departmentName: String
     var regionCode: String?
     var regionName: String?
+    /// Attribute values by attribute code (issue 15); `{}` when the entity has none.
+    var attributes: [String: String]
 
     init(_ e: TerritoryStore.EntityRow) {
         code = e.code
@@ -34,6 +36,7 @@ struct EntityDTO: Codable, Sendable {
         departmentName = e.departmentName
         regionCode = e.regionCode
         regionName = e.regionName
+        attributes = e.attributes
     }
 }
 
@@ -54,6 +57,17 @@ struct EntityDetailDTO: Encodable, Sendable {
     var regionHistory: [RegionSpanDTO]
     var enrollments: [EnrollmentDTO]
     var assignments: [AssignmentDTO]
+    /// Attribute values by attribute code, and the group of each group set the entity is in as of `asOf` (issue 15).
+    var attributes: [String: String]
+    var groups: [EntityGroupDTO]
+}
+
+/// One group set membership of an entity: the set (conjunto de agrupación) and its group that month.
+struct EntityGroupDTO: Codable, Sendable {
+    var set: String
+    var setName: String
+    var group: String
+    var groupName: String
 }
 
 struct DepartmentRefDTO: Codable, Sendable { var code: String; var name: String }
@@ -132,8 +146,16 @@ enum TerritoryRoutes {
         r.add("PUT", "/v1/entities/{code}/region", moveEntity)
     }
 
-    /// A filter naming a department, region or plan that does not exist is a 422 naming the parameter.
-    static func validateFilters(_ conn: Connection, department: String?, region: String?, plan: String?) throws {
+    /// A filter naming a department, region, plan, group set, group or attribute that does not exist (or an
+    /// attribute value of the wrong type) is a 422 naming the parameter.
+    static func validateFilters(_ conn: Connection, department: String?, region: String?, plan: String?,
+                                setGroup: SetGroupFilter? = nil, attributes: [AttributeFilter] = []) throws {
+        if setGroup != nil || !attributes.isEmpty {
+            var f = ProgressFilter()
+            f.setGroup = setGroup
+            f.attributes = attributes
+            if let problem = try GroupSetStore.unknownReference(conn, grouping: nil, filter: f) { throw problem }
+        }
         if let d = department, try TerritoryStore.department(conn, code: d) == nil {
             throw APIError.invalid(field: "department", "No existe el departamento «\(d)».", found: d)
         }
@@ -180,6 +202,8 @@ enum TerritoryRoutes {
         filter.type = try ctx.query("type").flatMap { $0.isEmpty ? nil : $0 }
         filter.plan = try ctx.query("plan").flatMap { $0.isEmpty ? nil : $0 }
         filter.q = try ctx.query("q").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        filter.setGroup = try ctx.setGroupFilter()
+        filter.attributes = ctx.attributeFilters()
         if let t = filter.type, !TerritoryStore.entityTypes.contains(t) {
             throw APIError.invalid(field: "type", "`type` debe ser uno de: \(TerritoryStore.entityTypes.joined(separator: ", ")).", found: t)
         }
@@ -188,16 +212,20 @@ enum TerritoryRoutes {
         let after = csv ? nil : try PageCursor.key(ctx, isKey: isEntityCode)
         let caller = try ctx.caller
         let page = try ctx.db.withConnection { conn in
-            try validateFilters(conn, department: filter.department, region: filter.region, plan: filter.plan)
+            try validateFilters(conn, department: filter.department, region: filter.region, plan: filter.plan,
+                                setGroup: filter.setGroup, attributes: filter.attributes)
             return try TerritoryStore.entities(conn, filter, scope: Scope.condition(for: caller, entityColumn: "e.code", plan: filter.plan, month: asOf),
                                                after: after, limit: limit.map { $0 + 1 })
         }
         if csv {
+            // One `attr.<code>` column per attribute any listed entity has, by code, after the historic columns.
+            let attributeCodes = Array(Set(page.rows.flatMap { $0.attributes.keys })).sorted()
             return .table(filename: "entidades-\(asOf)") { sink in
-                try sink.header(["code", "name", "type", "department_code", "department_name", "region_code", "region_name"])
+                try sink.header(["code", "name", "type", "department_code", "department_name", "region_code", "region_name"]
+                                + attributeCodes.map { AttributeFilter.parameterPrefix + $0 })
                 for e in page.rows {
                     try sink.row([.text(e.code), .text(e.name), .text(e.type), .text(e.departmentCode), .text(e.departmentName),
-                              .text(e.regionCode), .text(e.regionName)])
+                              .text(e.regionCode), .text(e.regionName)] + attributeCodes.map { .text(e.attributes[$0]) })
                 }
             }
         }
@@ -218,12 +246,14 @@ enum TerritoryRoutes {
             af.entity = code
             af.asOf = asOf
             let assignments = try AssignmentStore.list(conn, af, scope: SQL(unsafe: "TRUE"), after: nil, limit: nil).rows.map(AssignmentDTO.init)
+            let groupings = try TerritoryStore.entityGroupings(conn, code: code, asOf: asOf)
             return EntityDetailDTO(
                 code: e.code, name: e.name, type: e.type, asOf: asOf,
                 department: DepartmentRefDTO(code: e.departmentCode, name: e.departmentName),
                 region: e.regionCode.map { RegionRefDTO(code: $0, name: e.regionName ?? $0) },
                 regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)),
-                enrollments: enrollments, assignments: assignments)
+                enrollments: enrollments, assignments: assignments, attributes: groupings.attributes,
+                groups: groupings.groups.map { EntityGroupDTO(set: $0.set, setName: $0.setName, group: $0.group, groupName: $0.groupName) })
         }
         return try .json(dto)
     }

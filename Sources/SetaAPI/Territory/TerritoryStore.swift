@@ -17,6 +17,8 @@ enum TerritoryStore {
         var departmentName: String
         var regionCode: String?
         var regionName: String?
+        /// Attribute values by attribute code (atributos de la entidad, issue 15); filled by the list only.
+        var attributes: [String: String] = [:]
     }
 
     struct EntityFilter: Sendable {
@@ -26,6 +28,10 @@ enum TerritoryStore {
         var plan: String?
         var q: String?
         var asOf: Period
+        /// One group of a group set as of `asOf` (`set_group`, issue 15).
+        var setGroup: SetGroupFilter?
+        /// Attribute values that must all hold (`attr.<code>`, issue 15).
+        var attributes: [AttributeFilter] = []
     }
 
     // MARK: Entities
@@ -53,6 +59,16 @@ enum TerritoryStore {
                  OR EXISTS (SELECT 1 FROM entity_names n WHERE n.entity_code = e.code AND n.search_key LIKE \(pattern) ESCAPE '\\'))
                 """)
         }
+        if let sg = f.setGroup {
+            conditions.append("""
+                e.code IN (SELECT x.entity_code FROM group_members_at(\(sg.set), \(m)::date) x WHERE x.group_code = \(sg.group))
+                """)
+        }
+        if !f.attributes.isEmpty {
+            var a: SQL = "true"
+            a.append(AttributeFilter.condition(f.attributes, entityColumn: "e.code"))
+            conditions.append(a)
+        }
         let sql: SQL = """
             WITH m AS (
                 SELECT e.code, e.name, e.type, e.department_code, d.name AS department_name,
@@ -63,14 +79,21 @@ enum TerritoryStore {
                   LEFT JOIN regions r ON r.code = er.region_code
                  WHERE \(conditions.joined(separator: " AND "))
             )
-            SELECT t.total, p.* FROM (SELECT count(*) AS total FROM m) t
+            SELECT t.total, p.*,
+                   (SELECT jsonb_object_agg(av.attribute_code, av.value ORDER BY av.attribute_code)::text
+                      FROM entity_attribute_values av WHERE av.entity_code = p.code) AS attributes
+              FROM (SELECT count(*) AS total FROM m) t
               LEFT JOIN LATERAL (
                 SELECT * FROM m WHERE (\(after)::text IS NULL OR m.code > \(after)) ORDER BY m.code LIMIT \(limit)
               ) p ON true
             """
         let rows = try conn.query(sql).rows
         let total: Int = try rows.first?.decode("total") ?? 0
-        let entities = try rows.filter { try !$0.isNull("code") }.map(entityRow)
+        let entities = try rows.filter { try !$0.isNull("code") }.map { r in
+            var e = try entityRow(r)
+            e.attributes = try ProgressStore.attributeMap(r.decode("attributes", as: String?.self))
+            return e
+        }
         return (total, entities)
     }
 
@@ -89,6 +112,31 @@ enum TerritoryStore {
         EntityRow(code: try r.decode("code"), name: try r.decode("name"), type: try r.decode("type"),
                   departmentCode: try r.decode("department_code"), departmentName: try r.decode("department_name"),
                   regionCode: try r.decode("region_code"), regionName: try r.decode("region_name"))
+    }
+
+    /// What an entity is beyond its region: its attribute values and the group of each group set it is in as of
+    /// `asOf` (issue 15). One statement.
+    static func entityGroupings(_ conn: Connection, code: String, asOf: Period) throws
+        -> (attributes: [String: String], groups: [(set: String, setName: String, group: String, groupName: String)]) {
+        let rows = try conn.query("""
+            SELECT (SELECT jsonb_object_agg(av.attribute_code, av.value ORDER BY av.attribute_code)::text
+                      FROM entity_attribute_values av WHERE av.entity_code = \(code)) AS attributes,
+                   s.code AS set_code, s.name AS set_name, gm.group_code, gg.name AS group_name
+              FROM (SELECT 1) one
+              -- group_members_at for one entity: its latest row of each set not after the month (no group: out).
+              LEFT JOIN (SELECT DISTINCT ON (m.set_code) m.set_code, m.group_code FROM group_set_members m
+                          WHERE m.entity_code = \(code) AND m.valid_from <= \(asOf.firstDayString)::date
+                          ORDER BY m.set_code, m.valid_from DESC) gm ON true
+              LEFT JOIN group_sets s ON s.code = gm.set_code
+              LEFT JOIN group_set_groups gg ON gg.set_code = gm.set_code AND gg.code = gm.group_code
+             ORDER BY gm.set_code
+            """).rows
+        let attributes = try ProgressStore.attributeMap(rows.first?.decode("attributes", as: String?.self))
+        let groups = try rows.compactMap { r -> (String, String, String, String)? in
+            guard let g: String = try r.decode("group_code") else { return nil }
+            return (try r.decode("set_code"), try r.decode("set_name"), g, try r.decode("group_name"))
+        }
+        return (attributes, groups)
     }
 
     /// The entity, or a 404 naming it.
