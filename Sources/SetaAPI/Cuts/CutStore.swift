@@ -185,8 +185,8 @@ enum CutStore {
             }
             let milestones = try milestoneCodes.indices.map { i in try r.decode("m\(i)", as: String?.self) }
             try visit(ExportRow(entity: entity, phases: phases, milestones: milestones,
-                                expected: try r.decode("expected", as: String?.self).flatMap(CutStore.shortDecimal),
-                                lag: try r.decode("lag", as: String?.self).flatMap(CutStore.shortDecimal),
+                                expected: try r.decode("expected", as: Decimal?.self),
+                                lag: try r.decode("lag", as: Decimal?.self),
                                 overdue: try r.decode("overdue", as: [String]?.self) ?? []))
         }
     }
