@@ -1,5 +1,6 @@
 // Issue 14, HTTP side: a request body is let in only for a known route and a valid token; two Authorization headers are refused.
 import Foundation
+import Synchronization
 import Testing
 @testable import SetaAPI
 import SetaHTTP
@@ -65,16 +66,13 @@ struct BodyPermissionTests {
 
 @Suite("One log line per answer")
 struct RequestLogTests {
-    final class Lines: @unchecked Sendable {
-        // Unchecked: `all` is only touched under `lock`.
-        private let lock = NSLock()
-        private var lines: [String] = []
-        func add(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    final class Lines: Sendable {
+        private let lines = Mutex<[String]>([])
+        func add(_ line: String) { lines.withLock { $0.append(line) } }
         /// The decoded lines whose request_id is `id`.
         func requests(withId id: String) -> [[String: Any]] {
-            lock.lock()
-            defer { lock.unlock() }
-            return lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            lines.withLock { $0 }
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
                 .filter { $0["request_id"] as? String == id }
         }
     }

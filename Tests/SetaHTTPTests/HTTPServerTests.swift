@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 import Testing
 @testable import SetaHTTP
 
@@ -372,20 +373,14 @@ struct HTTPServerTests {
 }
 
 /// Error reports collected from the server's observer (called on the event loop).
-final class Reports: @unchecked Sendable {
-    // Unchecked: `events` is only touched under `lock`.
-    private let lock = NSLock()
-    private var events: [HTTPErrorResponseEvent] = []
+final class Reports: Sendable {
+    private let events = Mutex<[HTTPErrorResponseEvent]>([])
 
     var all: [HTTPErrorResponseEvent] {
-        lock.lock()
-        defer { lock.unlock() }
-        return events
+        events.withLock { $0 }
     }
 
     func add(_ event: HTTPErrorResponseEvent) {
-        lock.lock()
-        events.append(event)
-        lock.unlock()
+        events.withLock { $0.append(event) }
     }
 }

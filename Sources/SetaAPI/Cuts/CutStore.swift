@@ -85,7 +85,7 @@ enum CutStore {
             try conn.execute(sql)
         }
         // Group sets (issue 15): the roll-ups of every set that exists now, kept even if the set is deleted later.
-        try GroupSetStore.freeze(conn, cut: id, period: period)
+        try GroupSetStore.freeze(conn, cut: id, period: period, catalog: catalog)
         return (id, locked)
     }
 

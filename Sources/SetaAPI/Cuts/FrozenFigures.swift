@@ -10,8 +10,10 @@ extension CutStore {
     /// status is done (`md`) and whether it applies (`ma`: anything but `not_applicable`), exactly as the maintained
     /// rows (`Schema/013_entity_progress.sql`) define them. Codes are bound, one column expression per code.
     /// `condition` (on `ce.`) narrows the rows: a reader's scope, a filter.
+    /// `groups` replaces the kind's own key and name columns with `key`/`name` expressions over a join of
+    /// `ce` (a group set's frozen groups, `GroupSetStore.freeze`).
     static func frozenRowsCTE(cut: Int64, kind: GroupKind, catalog: PlanCatalog, national: SQL? = nil,
-                              condition: SQL? = nil) -> SQL {
+                              condition: SQL? = nil, groups: (key: SQL, name: SQL, join: SQL)? = nil) -> SQL {
         let phases = catalog.phases.sorted { $0.position < $1.position }
         let milestones = catalog.milestones.sorted { $0.position < $1.position }
         func array(_ items: [SQL], type: String) -> SQL {
@@ -32,14 +34,19 @@ extension CutStore {
         sql.append(md); sql.append(" AS md, ")
         sql.append(ma); sql.append(" AS ma, ")
         sql.append(od); sql.append(" AS od, ")
-        if kind == .national, let national {
+        if let groups {
+            sql.append(groups.key); sql.append(" AS gkey, ")
+            sql.append(groups.name); sql.append(" AS gname")
+        } else if kind == .national, let national {
             sql.append("'scope'::text AS gkey, (")
             sql.append(national)
             sql.append(")::text AS gname")
         } else {
             sql.append(SQL(unsafe: "\(cols.key) AS gkey, \(cols.name) AS gname"))
         }
-        sql.append(" FROM cut_entities ce WHERE ce.cut_id = \(cut)")
+        sql.append(" FROM cut_entities ce ")
+        if let groups { sql.append(groups.join) }
+        sql.append(" WHERE ce.cut_id = \(cut)")
         if let condition {
             sql.append(" AND (")
             sql.append(condition)

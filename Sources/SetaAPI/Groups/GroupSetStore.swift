@@ -196,23 +196,21 @@ enum GroupSetStore {
 
     /// Freezes the roll-ups of every set that exists when a cut is taken, from the cut's own frozen entity rows
     /// and the sets' membership at the cut's month: the same aggregation as the cut's other groups. Two statements.
-    static func freeze(_ conn: Connection, cut: Int64, period: Period) throws {
+    static func freeze(_ conn: Connection, cut: Int64, period: Period, catalog: PlanCatalog) throws {
         let m = period.firstDayString
         try conn.execute("INSERT INTO cut_group_sets (cut_id, set_code, set_name) SELECT \(cut), code, name FROM group_sets")
-        var sql: SQL = """
-            WITH rows_ AS (
-              SELECT ce.entity_code, ce.entity_name, ce.total, ce.phases, ce.completed, ce.expected, cardinality(ce.overdue) AS overdue_count,
-                     gs.set_code || '|' || gm.group_code AS gkey, gg.name AS gname
-                FROM cut_group_sets gs
-                CROSS JOIN LATERAL group_members_at(gs.set_code, \(m)::date) gm
-                JOIN group_set_groups gg ON gg.set_code = gs.set_code AND gg.code = gm.group_code
-                JOIN cut_entities ce ON ce.cut_id = \(cut) AND ce.entity_code = gm.entity_code
-               WHERE gs.cut_id = \(cut)
-            )
+        // The same roll-up as the six kinds (`ProgressStore.rollUp` over the frozen rows), so a set's frozen groups
+        // carry milestone shares, stages and the schedule like theirs. Memberships are resolved once per set.
+        let join: SQL = """
+            JOIN (SELECT gs.set_code, gm.entity_code, gm.group_code, gg.name
+                    FROM cut_group_sets gs
+                   CROSS JOIN LATERAL group_members_at(gs.set_code, \(m)::date) gm
+                    JOIN group_set_groups gg ON gg.set_code = gs.set_code AND gg.code = gm.group_code
+                   WHERE gs.cut_id = \(cut)) sm ON sm.entity_code = ce.entity_code
             """
-        sql.append(ProgressStore.aggregateCTEs)
-        sql.append(", agg AS (")
-        sql.append(ProgressStore.aggregateSelect)
+        var sql = CutStore.frozenRowsCTE(cut: cut, kind: .national, catalog: catalog,
+                                         groups: (key: "sm.set_code || '|' || sm.group_code", name: "sm.name", join: join))
+        sql.append(ProgressStore.rollUp(catalog))
         sql.append("""
             ) INSERT INTO cut_groups (cut_id, group_kind, group_key, group_name, summary)
               SELECT \(cut), 'set:' || split_part(agg.gkey, '|', 1), split_part(agg.gkey, '|', 2), agg.gname,

@@ -315,24 +315,6 @@ enum ProgressStore {
         return (progress, completed)
     }
 
-    /// The group aggregation over a CTE `rows_` (entity_code, entity_name, total, phases, completed, gkey, gname),
-    /// used to freeze group-set roll-ups in cuts (GroupSetStore); the six kinds freeze through FrozenFigures: these CTEs, then `aggregateSelect`.
-    static let aggregateCTEs = SQL(unsafe: """
-        , stats AS (
-            SELECT r.*, min(r.total) OVER w AS gmin, max(r.total) OVER w AS gmax
-              FROM rows_ r WINDOW w AS (PARTITION BY r.gkey)
-        ), share AS (
-            SELECT r.gkey, ph.key AS phase,
-                   (100 * count(*) FILTER (WHERE (r.completed ->> ph.key)::boolean))::numeric / count(*) AS share
-              FROM rows_ r CROSS JOIN LATERAL jsonb_each(r.phases) ph
-             WHERE jsonb_typeof(ph.value) <> 'null'
-             GROUP BY r.gkey, ph.key
-        ), shares AS (
-            SELECT gkey, array_agg(phase ORDER BY phase) AS share_phases, array_agg(share::text ORDER BY phase) AS share_values
-              FROM share GROUP BY gkey
-        )
-        """)
-
     /// What every roll-up reports from `stats s` (rows with their group's `gmin` and `gmax`): counts, mean,
     /// extremes and the entities at them, and the schedule (rows carry `expected` and `overdue_count`: mean
     /// expected, mean lag over the measured entities, entities behind schedule). One definition for live groups (`rollUp`) and frozen ones (cuts).
@@ -350,14 +332,6 @@ enum ProgressStore {
                avg(s.expected - s.total)::text AS mean_lag,
                count(*) FILTER (WHERE s.overdue_count > 0)::int AS behind_count,
         """
-
-    static let aggregateSelect = SQL(unsafe: """
-        SELECT s.gkey, min(s.gname) AS gname, \(summaryColumns)
-               COALESCE(sh.share_phases, '{}') AS share_phases, COALESCE(sh.share_values, '{}') AS share_values
-          FROM stats s LEFT JOIN shares sh ON sh.gkey = s.gkey
-         GROUP BY s.gkey, sh.share_phases, sh.share_values
-         ORDER BY s.gkey
-        """)
 
     /// Groups in key order; keys that are numbers (advisor ids) in numeric order (9, 10, 100), not as text.
     static func decodeGroups(_ rows: [Row]) throws -> [GroupResult] {
