@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// SETA: one package, no package dependencies (Foundation, Dispatch, Glibc, libpq only). Linux only: the server
+// SETA: one package, no package dependencies (Foundation, Dispatch, Glibc, Synchronization, libpq only). Linux only: the server
 // calls Glibc and epoll directly, so no other platform is claimed.
 import PackageDescription
 
