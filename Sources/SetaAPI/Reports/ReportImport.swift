@@ -55,9 +55,8 @@ public enum ReportImport {
     }
 
     static func run(pool: ConnectionPool, bytes: [UInt8], dryRun: Bool, by: Int64?, now: Date) throws -> ImportSummary {
-        let parser = try ImportParser(bytes: bytes)
         let today = CalendarDay(date: now)
-        let currentMonth = Period(date: now)
+        let parser = try ImportParser(bytes: bytes, today: today)
         // The transaction is rolled back (by throwing) unless the rows are to be kept.
         struct RolledBack: Error { var summary: ImportSummary }
         do {
@@ -71,18 +70,18 @@ public enum ReportImport {
                     CREATE TEMP TABLE import_rows (
                         line integer, plan text, entity text, period date, milestone text, status text,
                         achieved_on date, evidence text, reported_at timestamptz, advisor_email text,
-                        error_field text, error_reason text
+                        error_rule text, error_field text, error_reason text
                     ) ON COMMIT DROP
                     """)
                 try conn.copyIn("COPY import_rows FROM STDIN", rows: sequence(state: parser) { $0.nextChunk() })
                 try conn.execute("ANALYZE import_rows")
-                try check(conn, today: today, currentMonth: currentMonth, now: now)
+                try check(conn, now: now)
 
                 let totals = try conn.query("""
                     SELECT count(*) AS rows, count(*) FILTER (WHERE problem IS NOT NULL) AS rejected FROM import_checked
                     """).rows[0]
                 let errors = try conn.query("""
-                    SELECT line, problem[1] AS field, problem[2] AS reason FROM import_checked
+                    SELECT line, problem[2] AS field, problem[3] AS reason FROM import_checked
                      WHERE problem IS NOT NULL ORDER BY line LIMIT \(ReportLimits.maxImportErrorsListed)
                     """).rows.map { r in
                     ImportRowError(line: try r.decode("line"), field: try r.decode("field"), reason: try r.decode("reason"))
@@ -118,40 +117,30 @@ public enum ReportImport {
         }
     }
 
-    /// import_checked: every staged row with its first problem (`{field, reason}`), or NULL when valid.
-    static func check(_ conn: Connection, today: CalendarDay, currentMonth: Period, now: Date) throws {
+    /// import_checked: every staged row with its first problem (`{rule, field, reason}`), or NULL when valid.
+    /// In order: the parser's (format, then the value rules of `ReportWriteRules`), a milestone repeated in
+    /// the file, the database rules (`ReportWriteChecks`, the same statement the PUT runs), then the
+    /// import's own columns (`reported_at`, `advisor_email`).
+    static func check(_ conn: Connection, now: Date) throws {
         try conn.execute("""
             CREATE TEMP TABLE import_checked ON COMMIT DROP AS
             SELECT r.line, r.plan, r.entity, r.period, r.milestone, r.status, r.achieved_on, r.evidence, r.reported_at,
                    pe.id AS author_id,
                    CASE
-                     WHEN r.error_field IS NOT NULL THEN ARRAY[r.error_field, r.error_reason]
-                     WHEN p.code IS NULL THEN ARRAY['plan', 'Plan desconocido: ' || r.plan]
-                     WHEN e.code IS NULL THEN ARRAY['entity', 'Entidad territorial desconocida: ' || r.entity]
-                     WHEN m.code IS NULL THEN ARRAY['milestone', 'El hito ' || r.milestone || ' no está en el catálogo vigente del plan ' || r.plan]
-                     WHEN r.status = 'not_applicable' AND NOT m.not_applicable_allowed
-                          THEN ARRAY['status', 'El hito ' || r.milestone || ' no admite not_applicable en el plan ' || r.plan]
-                     WHEN r.period > \(currentMonth.firstDayString)::date THEN ARRAY['period', 'El periodo ' || to_char(r.period, 'YYYY-MM') || ' está en el futuro']
-                     WHEN en.id IS NULL THEN ARRAY['entity', 'La entidad ' || r.entity || ' no está inscrita en el plan ' || r.plan || ' en ' || to_char(r.period, 'YYYY-MM')]
-                     WHEN l.plan_code IS NOT NULL THEN ARRAY['period', 'El periodo ' || to_char(r.period, 'YYYY-MM') || ' está bloqueado: ' || l.reason]
-                     WHEN r.achieved_on >= (r.period + interval '1 month')::date THEN ARRAY['achieved_on', 'La fecha de cumplimiento es posterior al fin del periodo']
-                     WHEN r.achieved_on > \(today.description)::date THEN ARRAY['achieved_on', 'La fecha de cumplimiento está en el futuro']
-                     WHEN r.reported_at > \(now) THEN ARRAY['reported_at', 'La fecha de recepción está en el futuro']
-                     WHEN r.advisor_email IS NOT NULL AND pe.id IS NULL THEN ARRAY['advisor_email', 'No hay ninguna persona con el correo ' || r.advisor_email]
-                     WHEN d.first_line <> r.line THEN ARRAY['milestone', 'Fila repetida: el mismo plan, entidad, periodo e hito ya está en la línea ' || d.first_line]
+                     WHEN r.error_field IS NOT NULL THEN ARRAY[r.error_rule, r.error_field, r.error_reason]
+                     WHEN d.first_line <> r.line
+                          THEN ARRAY[\(ReportWriteRules.Rule.milestoneRepeated.rawValue), 'milestone',
+                                     'El hito ' || r.milestone || ' aparece dos veces (también en la línea ' || d.first_line || ').']
+                     WHEN r.problem IS NOT NULL THEN r.problem
+                     WHEN r.reported_at > \(now) THEN ARRAY['reported_at_in_future', 'reported_at', 'La fecha de recepción está en el futuro.']
+                     WHEN r.advisor_email IS NOT NULL AND pe.id IS NULL
+                          THEN ARRAY['advisor_unknown', 'advisor_email', 'No hay ninguna persona con el correo ' || r.advisor_email || '.']
                    END AS problem
-              FROM import_rows r
+              FROM (\(ReportWriteChecks.select(from: "import_rows"))) r
               -- Repeated keys, found with a hash aggregate (no sort of the whole file).
               LEFT JOIN (SELECT plan, entity, period, milestone, min(line) AS first_line FROM import_rows
                           GROUP BY plan, entity, period, milestone HAVING count(*) > 1) d
                      ON d.plan = r.plan AND d.entity = r.entity AND d.period = r.period AND d.milestone = r.milestone
-              LEFT JOIN plans p ON p.code = r.plan
-              LEFT JOIN entities e ON e.code = r.entity
-              LEFT JOIN plan_milestones m ON m.plan_code = p.code AND m.version = p.current_version AND m.code = r.milestone
-              -- At most one enrollment covers a month (exclusion constraint), so this join adds no rows.
-              LEFT JOIN enrollments en ON en.plan_code = r.plan AND en.entity_code = r.entity
-                                      AND covers_month(en.from_period, en.to_period, r.period)
-              LEFT JOIN period_locks l ON l.plan_code = r.plan AND l.period = r.period
               LEFT JOIN people pe ON lower(pe.email) = lower(r.advisor_email)
             """)
         try conn.execute("ANALYZE import_checked")
@@ -202,9 +191,10 @@ public enum ReportImport {
             SELECT c.line, c.plan, c.entity, c.period, c.milestone, c.status, c.achieved_on, c.evidence, c.reported_at,
                    c.author_id, x.status AS old_status, x.achieved_on AS old_achieved_on, x.evidence AS old_evidence,
                    x.comment AS old_comment, n.plan IS NOT NULL AS new_head,
+                   -- The import brings no comment and keeps the month's: the stored comment is the new one.
                    CASE WHEN x.milestone_code IS NULL THEN 'created'
-                        WHEN x.status = c.status AND x.achieved_on IS NOT DISTINCT FROM c.achieved_on
-                             AND x.evidence IS NOT DISTINCT FROM c.evidence THEN 'ignored'
+                        WHEN report_value_unchanged(x.status, x.achieved_on, x.evidence, x.comment,
+                                                    c.status, c.achieved_on, c.evidence, x.comment) THEN 'ignored'
                         ELSE 'updated' END AS action
               FROM import_checked c
               LEFT JOIN report_milestones x
@@ -268,7 +258,7 @@ public enum ReportImport {
             SELECT ch.plan, ch.entity, ch.period, ch.milestone, r.revision,
                    ch.prev_status, ch.status, ch.prev_achieved_on, ch.achieved_on,
                    ch.prev_evidence, ch.evidence, ch.prev_comment, ch.comment,
-                   COALESCE(ch.prev_status = 'done' AND ch.status <> 'done', false),
+                   report_regression(ch.prev_status, ch.status),
                    'import', COALESCE(ch.author_id, \(by)), COALESCE(ch.reported_at, \(now))
               FROM changed ch
               JOIN reports r ON r.plan_code = ch.plan AND r.entity_code = ch.entity AND r.period = ch.period
@@ -308,8 +298,11 @@ final class ImportParser {
     private let columnCount: Int
     private var broken = false
     private var out: [UInt8] = []
+    /// Today in Bogotá, for the value rules (`ReportWriteRules`): no future month, no future achievement.
+    private let today: CalendarDay
 
-    init(bytes: [UInt8]) throws {
+    init(bytes: [UInt8], today: CalendarDay) throws {
+        self.today = today
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw StoreError.invalid(field: "body", "El archivo no es UTF-8 válido.")
         }
@@ -385,23 +378,18 @@ final class ImportParser {
         let entity = field(1)
         if entity.isEmpty { return emitError(line, "entity", "Falta la entidad.") }
         let period = field(2)
-        guard let month = ImportParser.month(period) else {
+        guard let month = ImportParser.month(period), let reportPeriod = ImportParser.period(period) else {
             return emitError(line, "period", "El periodo debe ser un mes AAAA-MM; se recibió «\(ImportParser.text(period))».")
         }
         let milestone = field(3)
         if milestone.isEmpty { return emitError(line, "milestone", "Falta el hito.") }
-        let statusText = field(4)
-        guard let status = ImportParser.status(statusText) else {
-            return emitError(line, "status", "Estado desconocido «\(ImportParser.text(statusText))»; use not_started, in_progress, done o not_applicable.")
-        }
         let achieved = field(5)
-        if !achieved.isEmpty && !ImportParser.isDay(achieved) {
-            return emitError(line, "achieved_on", "La fecha de cumplimiento debe ser AAAA-MM-DD; se recibió «\(ImportParser.text(achieved))».")
-        }
-        let evidence = field(6)
-        if evidence.count > ReportLimits.maxTextLength,
-           evidence.lazy.filter({ $0 & 0xC0 != 0x80 }).count > ReportLimits.maxTextLength {
-            return emitError(line, "evidence", "La evidencia supera \(ReportLimits.maxTextLength) caracteres.")
+        var achievedOn: CalendarDay?
+        if !achieved.isEmpty {
+            guard let day = ImportParser.day(achieved) else {
+                return emitError(line, "achieved_on", "La fecha de cumplimiento debe ser AAAA-MM-DD; se recibió «\(ImportParser.text(achieved))».")
+            }
+            achievedOn = day
         }
         let reportedText = field(7)
         var reported: [UInt8]?
@@ -410,6 +398,17 @@ final class ImportParser {
                 return emitError(line, "reported_at", "La fecha de recepción debe ser AAAA-MM-DD o AAAA-MM-DDTHH:MM[:SS][zona]; se recibió «\(ImportParser.text(reportedText))».")
             }
             reported = t
+        }
+        // The value rules, the same function the PUT calls. Status is read case-insensitively (a spreadsheet's
+        // "Done"); evidence becomes a String only when its bytes could pass the limit (characters ≤ bytes).
+        let statusText = ImportParser.statusText(field(4))
+        let evidence = field(6)
+        if let p = ReportWriteRules.futurePeriod(reportPeriod, currentMonth: today.period)
+            ?? ReportWriteRules.valueProblems(
+                status: statusText, achievedOn: achievedOn,
+                evidence: evidence.count > ReportWriteRules.maxTextLength ? ImportParser.text(evidence) : nil,
+                comment: nil, period: reportPeriod, today: today).first {
+            return emitError(line, p.field, p.reason, rule: p.rule.rawValue)
         }
         let email = field(8)
 
@@ -420,20 +419,22 @@ final class ImportParser {
         appendEscaped(entity)
         out.append(0x09); out.append(contentsOf: month)
         out.append(0x09); appendEscaped(milestone)
-        out.append(0x09); out.append(contentsOf: status.rawValue.utf8)
+        out.append(0x09); out.append(contentsOf: statusText.utf8)
         out.append(0x09); appendOptional(achieved)
         out.append(0x09); appendOptional(evidence)
         out.append(0x09)
         if let reported { out.append(contentsOf: reported) } else { appendNull() }
         out.append(0x09); appendOptional(email)
-        out.append(contentsOf: Array("\t\\N\t\\N\n".utf8))
+        out.append(contentsOf: Array("\t\\N\t\\N\t\\N\n".utf8))
     }
 
     // MARK: Writing COPY text
 
-    private func emitError(_ line: Int, _ field: String, _ reason: String) {
+    /// A row the parser rejects; `rule` is a `ReportWriteRules` code, or `format` for a value it cannot read.
+    private func emitError(_ line: Int, _ field: String, _ reason: String, rule: String = "format") {
         appendNumber(line)
         for _ in 0..<ImportParser.stagedColumns.count { out.append(0x09); appendNull() }
+        out.append(0x09); appendEscaped(ArraySlice(rule.utf8))
         out.append(0x09); appendEscaped(ArraySlice(field.utf8))
         out.append(0x09); appendEscaped(ArraySlice(reason.utf8))
         out.append(0x0A)
@@ -477,16 +478,24 @@ final class ImportParser {
         return Array(b) + [0x2D, 0x30, 0x31]
     }
 
-    /// A real `YYYY-MM-DD` date.
-    static func isDay(_ b: ArraySlice<UInt8>) -> Bool {
-        guard b.count == 10, b[b.startIndex + 4] == 0x2D, b[b.startIndex + 7] == 0x2D,
-              let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else { return false }
-        return CalendarDay(year: y, month: m, day: d) != nil
+    /// `YYYY-MM` as a month (already checked by `month`).
+    static func period(_ b: ArraySlice<UInt8>) -> Period? {
+        guard let y = digits(b, 0, 4), let m = digits(b, 5, 2) else { return nil }
+        return Period(year: y, month: m)
     }
 
-    static func status(_ b: ArraySlice<UInt8>) -> MilestoneStatus? {
-        guard b.count <= 20 else { return nil }
-        return MilestoneStatus(rawValue: String(decoding: b.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self))
+    /// A real `YYYY-MM-DD` date.
+    static func day(_ b: ArraySlice<UInt8>) -> CalendarDay? {
+        guard b.count == 10, b[b.startIndex + 4] == 0x2D, b[b.startIndex + 7] == 0x2D,
+              let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else { return nil }
+        return CalendarDay(year: y, month: m, day: d)
+    }
+
+    static func isDay(_ b: ArraySlice<UInt8>) -> Bool { day(b) != nil }
+
+    /// The status as written, ASCII letters lowered (statuses are lower-case words).
+    static func statusText(_ b: ArraySlice<UInt8>) -> String {
+        String(decoding: b.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     /// `YYYY-MM-DD` (start of that day in Bogotá) or `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` with an optional `Z` or

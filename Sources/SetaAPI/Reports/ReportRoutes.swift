@@ -99,31 +99,25 @@ enum ReportRoutes {
         let caller = try ctx.caller
         guard caller.role != .viewer else { throw APIError.forbidden("Un lector no puede escribir reportes.") }
         let (planCode, entity, period) = try target(ctx)
-        try ctx.refuseFuture(period, field: "period")
+        if let p = ReportWriteRules.futurePeriod(period, currentMonth: Period.current(at: ctx.now)) {
+            throw APIError.invalid(field: p.field, p.reason, found: p.found)
+        }
         let body = try ctx.decode(ReportBody.self)
         var writes = try validate(body, period: period, today: CalendarDay(date: ctx.now))
         let ifMatch = RevisionCondition.parse(ctx.request.headers["If-Match"], allowWeak: false)
         let ifNoneMatch = RevisionCondition.parse(ctx.request.headers["If-None-Match"], allowWeak: true)
         let at = ctx.now
         let (outcome, report) = try ctx.db.withTransaction { conn -> (ReportStore.WriteOutcome, ReportDTO) in
+            // The database write rules, the statement the import runs too. A path naming no plan or entity is
+            // a 404 for anyone; the rest is answered only to a caller allowed to write there.
+            let rules = try ReportWriteChecks.check(conn, plan: planCode, entity: entity, period: period, milestones: writes)
+            try rules.requireTarget()
             let plan = try CatalogStore.requirePlan(conn, code: planCode)
             let entityName = try ReportStore.requireEntity(conn, code: entity)
             try ReportStore.requireWritable(conn, caller, entity: entity, plan: plan.code, month: period)
-            try ReportStore.requireEnrolled(conn, plan: plan.code, entity: entity, month: period)
-            let catalog = try CatalogStore.currentCatalog(conn, code: plan.code)
-            let known = Set(catalog.milestones.map(\.code))
-            let unknown = writes.filter { !known.contains($0.code) }
-            if !unknown.isEmpty {
-                throw APIError.invalid(unknown.map {
-                    FieldError(field: "milestones[\($0.index)].code",
-                               message: "El hito \($0.code) no está en el catálogo vigente del plan \(plan.code).", found: $0.code)
-                }, detail: "Hay hitos que no pertenecen al plan \(plan.code).")
-            }
-            try refuseNotApplicable(writes, catalog: catalog)
+            try rules.requireValid()
             // Catalog order, so revisions of one write are numbered in the plan's order.
-            let position = Dictionary(uniqueKeysWithValues: catalog.milestones.map { ($0.code, $0.position) })
-            writes.sort { (position[$0.code] ?? 0) < (position[$1.code] ?? 0) }
-            try ReportStore.refuseLocked(conn, plan: plan.code, month: period)
+            writes.sort { (rules.positions[$0.code] ?? 0) < (rules.positions[$1.code] ?? 0) }
             let outcome = try ReportStore.write(conn, plan: plan.code, entity: entity, period: period, milestones: writes,
                                                 ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, by: caller.personId, at: at)
             guard var report = try ReportStore.read(conn, plan: plan, entity: entity, entityName: entityName, period: period) else {
@@ -181,20 +175,6 @@ enum ReportRoutes {
         return try .json(ListResponse(items: items, total: total, nextCursor: next))
     }
 
-    /// Only milestones whose catalog says so may be "no aplica" (the report's "cuando aplique" / "si aplica");
-    /// any other is a 422 naming it, and nothing is written.
-    static func refuseNotApplicable(_ writes: [MilestoneWrite], catalog: PlanCatalog) throws {
-        let refused = writes.filter { w in
-            w.value.status == .notApplicable && catalog.milestone(code: w.code)?.notApplicableAllowed != true
-        }
-        guard !refused.isEmpty else { return }
-        throw APIError.invalid(refused.map { w in
-            FieldError(field: "milestones[\(w.index)].status",
-                       message: "El hito \(w.code) («\(catalog.milestone(code: w.code)?.name ?? w.code)») no admite not_applicable en el plan \(catalog.code).",
-                       found: w.code)
-        }, detail: "El hito \(refused.map(\.code).joined(separator: ", ")) no admite «no aplica» en el plan \(catalog.code).")
-    }
-
     /// The plan, entity and month of a report path; a malformed month is a 400 naming `period`.
     static func target(_ ctx: RequestContext) throws -> (String, String, Period) {
         let text = ctx.param("period")
@@ -208,11 +188,11 @@ enum ReportRoutes {
         "/v1/reports/\(r.plan)/\(r.entity)/\(r.period)"
     }
 
-    /// Checks a body on its own (no database): statuses, duplicates, dates, lengths. Every problem is
-    /// reported at once, each naming its field.
+    /// Checks a body on its own (no database): the value rules of `ReportWriteRules` (the import's parser
+    /// calls the same), a code present and not repeated, the report-level comment's length. Every problem
+    /// is reported at once, each naming its body field.
     static func validate(_ body: ReportBody, period: Period, today: CalendarDay) throws -> [MilestoneWrite] {
         var errors: [FieldError] = []
-        func tooLong(_ text: String?) -> Bool { (text?.unicodeScalars.count ?? 0) > ReportLimits.maxTextLength }
         func clean(_ text: String?) -> String? {
             guard let t = text?.trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty else { return nil }
             return t
@@ -222,48 +202,32 @@ enum ReportRoutes {
                                    found: "\(body.milestones.count)")
         }
         let reportComment = clean(body.comment)
-        if tooLong(reportComment) {
-            errors.append(FieldError(field: "comment", message: "El comentario supera \(ReportLimits.maxTextLength) caracteres."))
+        if let reportComment, ReportWriteRules.isTooLong(reportComment) {
+            let p = ReportWriteRules.tooLong(.commentTooLong, field: "comment", what: "El comentario")
+            errors.append(FieldError(field: p.field, message: p.reason))
         }
         var seen: [String: Int] = [:]
         var writes: [MilestoneWrite] = []
         for (i, item) in body.milestones.enumerated() {
+            func add(_ p: ReportWriteRules.Problem) {
+                errors.append(FieldError(field: ReportWriteRules.bodyField(p.field, index: i), message: p.reason, found: p.found))
+            }
             let code = item.code.trimmingCharacters(in: .whitespaces)
+            let evidence = clean(item.evidence)
+            let comment = clean(item.comment)
             if code.isEmpty {
                 errors.append(FieldError(field: "milestones[\(i)].code", message: "Falta el código del hito."))
-            } else if let first = seen[code] {
-                errors.append(FieldError(field: "milestones[\(i)].code",
-                                         message: "El hito \(code) aparece dos veces (también en milestones[\(first)]).", found: code))
-            } else {
+            }
+            ReportWriteRules.valueProblems(status: item.status, achievedOn: item.achievedOn, evidence: evidence,
+                                           comment: comment, period: period, today: today).forEach(add)
+            if let first = seen[code], !code.isEmpty {
+                add(ReportWriteRules.repeated(milestone: code, firstAt: "milestones[\(first)]"))
+            } else if !code.isEmpty {
                 seen[code] = i
             }
-            let status = MilestoneStatus(rawValue: item.status)
-            if status == nil {
-                errors.append(FieldError(field: "milestones[\(i)].status",
-                                         message: "Estado desconocido; use not_started, in_progress, done o not_applicable.",
-                                         found: item.status))
-            }
-            if let day = item.achievedOn {
-                if day > period.lastDay {
-                    errors.append(FieldError(field: "milestones[\(i)].achieved_on",
-                                             message: "La fecha de cumplimiento es posterior al fin del periodo \(period).",
-                                             found: day.description))
-                } else if day > today {
-                    errors.append(FieldError(field: "milestones[\(i)].achieved_on",
-                                             message: "La fecha de cumplimiento está en el futuro.", found: day.description))
-                }
-            }
-            let evidence = clean(item.evidence)
-            let comment = clean(item.comment) ?? reportComment
-            if tooLong(evidence) {
-                errors.append(FieldError(field: "milestones[\(i)].evidence", message: "La evidencia supera \(ReportLimits.maxTextLength) caracteres."))
-            }
-            if tooLong(clean(item.comment)) {
-                errors.append(FieldError(field: "milestones[\(i)].comment", message: "El comentario supera \(ReportLimits.maxTextLength) caracteres."))
-            }
-            if let status {
+            if let status = MilestoneStatus(rawValue: item.status) {
                 writes.append(MilestoneWrite(index: i, code: code, value: MilestoneValue(
-                    status: status, achievedOn: item.achievedOn, evidence: evidence, comment: comment)))
+                    status: status, achievedOn: item.achievedOn, evidence: evidence, comment: comment ?? reportComment)))
             }
         }
         if !errors.isEmpty {

@@ -98,13 +98,6 @@ enum ReportStore {
         throw StoreError.forbidden("La entidad \(entity) está fuera de su alcance.")
     }
 
-    static func requireEnrolled(_ conn: Connection, plan: String, entity: String, month: Period) throws {
-        guard try EnrollmentStore.isEnrolled(conn, plan: plan, entity: entity, at: month) else {
-            throw StoreError.invalid(field: "entity", "La entidad \(entity) no está inscrita en el plan \(plan) en \(month).",
-                                   found: entity)
-        }
-    }
-
     // MARK: - Period locks
 
     /// The advisory lock of one (plan, month): writes take it shared, locking takes it exclusive.
@@ -112,9 +105,15 @@ enum ReportStore {
         "\(LockKey.period)::int4, hashtext(\(plan) || '/' || \(month))"
     }
 
-    /// Takes the month's lock shared and refuses the write with 423 and the lock's reason when it is locked.
-    static func refuseLocked(_ conn: Connection, plan: String, month: Period) throws {
+    /// Takes the month's lock shared, as every write does: a lock of the month waits for the write to end.
+    static func lockPeriodShared(_ conn: Connection, plan: String, month: Period) throws {
         try conn.execute("SELECT pg_advisory_xact_lock_shared(\(periodLockKey(plan: plan, month: month.description)))")
+    }
+
+    /// Takes the month's lock shared and refuses the write with 423 and the lock's reason when it is locked
+    /// (asesorías; a report write asks `ReportWriteChecks`, whose `period_locked` rule says the same).
+    static func refuseLocked(_ conn: Connection, plan: String, month: Period) throws {
+        try lockPeriodShared(conn, plan: plan, month: month)
         if let row = try conn.query("""
             SELECT reason FROM period_locks WHERE plan_code = \(plan) AND period = \(month.firstDayString)::date
             """).rows.first {
@@ -178,16 +177,20 @@ enum ReportStore {
     }
 
     /// The value of each mentioned milestone before this write: the same month's row when there is one
-    /// (then the write replaces it), otherwise the latest earlier month's (carried forward, SPEC rule 1).
+    /// (then the write replaces it), otherwise the latest earlier month's (carried forward, SPEC rule 1), with
+    /// the verdicts of the write rules that compare the two (Schema/022): `unchanged` (same month, same value:
+    /// nothing to write) and `regression` (done → anything else).
     struct PriorValue {
         var value: MilestoneValue?
         var sameMonth: Bool
+        var unchanged = false
+        var regression = false
     }
 
     /// Writes one report in the caller's transaction. The head row is created or locked first, so two
     /// writers of the same report run one after the other and both land, each as its own revision.
-    /// Checks of plan, entity, scope, enrollment, catalog and lock are the caller's; this checks the
-    /// preconditions and the regression rule, and writes nothing when either fails.
+    /// Checks of plan, entity, scope, enrollment, catalog and lock are the caller's (`ReportWriteChecks`);
+    /// this checks the preconditions and the regression rule, and writes nothing when either fails.
     static func write(_ conn: Connection, plan: String, entity: String, period: Period, milestones: [MilestoneWrite],
                       ifMatch: RevisionCondition?, ifNoneMatch: RevisionCondition?, by: Int64, at: Date) throws -> WriteOutcome {
         let month = period.firstDayString
@@ -213,21 +216,18 @@ enum ReportStore {
             throw StoreError.stale("El reporte ya existe (revisión \(current ?? 0)).")
         }
 
-        let prior = try priorValues(conn, plan: plan, entity: entity, period: period, codes: milestones.map(\.code))
+        let prior = try priorValues(conn, plan: plan, entity: entity, period: period, milestones: milestones)
         var changes: [(write: MilestoneWrite, before: PriorValue, regression: Bool)] = []
         var errors: [FieldError] = []
         for m in milestones {
             let before = prior[m.code] ?? PriorValue(value: nil, sameMonth: false)
-            if before.sameMonth && before.value == m.value { continue }
-            // done → not_applicable is a regression too: it takes the milestone's weight out of the entity's
-            // progress just as going back to not started does.
-            let regression = before.value?.status == .done && m.value.status != .done
-            if regression && (m.value.comment ?? "").isEmpty {
-                errors.append(FieldError(field: "milestones[\(m.index)].comment",
-                                         message: "El hito \(m.code) estaba cumplido (done); pasar a \(m.value.status.rawValue) exige un comentario que lo explique.",
-                                         found: m.code))
+            if before.unchanged { continue }
+            // The API asks a comment of a regression; the import, which brings none, only flags it.
+            if before.regression && (m.value.comment ?? "").isEmpty {
+                let p = ReportWriteRules.regressionWithoutComment(milestone: m.code, to: m.value.status)
+                errors.append(FieldError(field: ReportWriteRules.bodyField(p.field, index: m.index), message: p.reason, found: p.found))
             }
-            changes.append((m, before, regression))
+            changes.append((m, before, before.regression))
         }
         if !errors.isEmpty {
             throw StoreError.invalid(errors, detail: "Un hito cumplido no puede retroceder sin comentario.")
@@ -288,13 +288,23 @@ enum ReportStore {
         return WriteOutcome(created: created, changed: true, revision: revision)
     }
 
+    /// Each milestone's prior value and the verdicts `report_value_unchanged` and `report_regression` give
+    /// on the new one (Schema/022, the same functions the import's statements call), in one statement.
     static func priorValues(_ conn: Connection, plan: String, entity: String, period: Period,
-                            codes: [String]) throws -> [String: PriorValue] {
-        guard !codes.isEmpty else { return [:] }
+                            milestones: [MilestoneWrite]) throws -> [String: PriorValue] {
+        guard !milestones.isEmpty else { return [:] }
         let month = period.firstDayString
         let rows = try conn.query("""
-            SELECT c.code, x.status, x.achieved_on::text AS achieved_on, x.evidence, x.comment, x.period = \(month)::date AS same_month
-              FROM unnest(\(codes)::text[]) AS c(code)
+            SELECT c.code, x.status, x.achieved_on::text AS achieved_on, x.evidence, x.comment,
+                   COALESCE(x.period = \(month)::date, false) AS same_month,
+                   COALESCE(x.period = \(month)::date
+                            AND report_value_unchanged(x.status, x.achieved_on, x.evidence, x.comment,
+                                                       c.status, c.achieved_on, c.evidence, c.comment), false) AS unchanged,
+                   report_regression(x.status, c.status) AS regression
+              FROM unnest(\(milestones.map(\.code))::text[], \(milestones.map(\.value.status.rawValue))::text[],
+                          \(milestones.map { $0.value.achievedOn?.description })::date[],
+                          \(milestones.map(\.value.evidence))::text[], \(milestones.map(\.value.comment))::text[])
+                   AS c(code, status, achieved_on, evidence, comment)
               LEFT JOIN LATERAL (
                     SELECT rm.status, rm.achieved_on, rm.evidence, rm.comment, rm.period
                       FROM report_milestones rm
@@ -313,7 +323,9 @@ enum ReportStore {
             let value = MilestoneValue(status: status,
                                        achievedOn: try r.decode("achieved_on", as: String?.self).flatMap(CalendarDay.init),
                                        evidence: try r.decode("evidence"), comment: try r.decode("comment"))
-            out[code] = PriorValue(value: value, sameMonth: try r.decode("same_month", as: Bool.self))
+            out[code] = PriorValue(value: value, sameMonth: try r.decode("same_month", as: Bool.self),
+                                   unchanged: try r.decode("unchanged", as: Bool.self),
+                                   regression: try r.decode("regression", as: Bool.self))
         }
         return out
     }
