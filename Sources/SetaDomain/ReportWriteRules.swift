@@ -39,10 +39,7 @@ public enum ReportWriteRules {
         public var found: String?
 
         public init(rule: Rule, field: String, reason: String, found: String? = nil) {
-            self.rule = rule
-            self.field = field
-            self.reason = reason
-            self.found = found
+            (self.rule, self.field, self.reason, self.found) = (rule, field, reason, found)
         }
     }
 
