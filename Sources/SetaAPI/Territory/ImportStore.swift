@@ -43,8 +43,7 @@ enum ImportStore {
                                  \(rows.map { !$0.formatReasons.isEmpty })::boolean[])
             """)
         try index(conn, "import_enrollments")
-        let checked = try conn.query("""
-            WITH c AS MATERIALIZED (
+        let outcomes = try classify(conn, table: "import_enrollments", checks: """
                 SELECT s.line, same.id AS same_id, same.to_period AS same_to, s.to_period,
                        array_remove(ARRAY[
                          CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
@@ -70,16 +69,7 @@ enum ImportStore {
                   FROM import_enrollments s
                   LEFT JOIN LATERAL (SELECT x.id, x.to_period FROM enrollments x
                                       WHERE x.plan_code = s.plan AND x.entity_code = s.entity AND x.from_period = s.from_period) same ON true
-            )
-            UPDATE import_enrollments s
-               SET status = CASE WHEN c.bad_format OR cardinality(c.reasons) > 0 THEN 'rejected'
-                                 WHEN c.same_id IS NULL THEN 'created'
-                                 WHEN c.same_to IS NOT DISTINCT FROM c.to_period THEN 'ignored'
-                                 ELSE 'updated' END
-              FROM c WHERE c.line = s.line
-            RETURNING s.line, s.status, c.reasons
-            """).rows
-        let outcomes = try outcomes(checked, rows)
+            """, verdict: sameStartVerdict, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             try conn.execute("""
                 UPDATE enrollments x SET to_period = s.to_period
@@ -124,8 +114,7 @@ enum ImportStore {
               LEFT JOIN people p ON lower(p.email) = lower(u.email)
             """)
         try index(conn, "import_assignments")
-        let checked = try conn.query("""
-            WITH c AS MATERIALIZED (
+        let outcomes = try classify(conn, table: "import_assignments", checks: """
                 SELECT s.line, same.id AS same_id, same.to_period AS same_to, s.to_period,
                        array_remove(ARRAY[
                          CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
@@ -164,16 +153,7 @@ enum ImportStore {
                   LEFT JOIN LATERAL (SELECT x.id, x.to_period FROM assignments x
                                       WHERE x.plan_code = s.plan AND x.entity_code = s.entity AND x.person_id = s.person_id
                                         AND x.from_period = s.from_period) same ON true
-            )
-            UPDATE import_assignments s
-               SET status = CASE WHEN c.bad_format OR cardinality(c.reasons) > 0 THEN 'rejected'
-                                 WHEN c.same_id IS NULL THEN 'created'
-                                 WHEN c.same_to IS NOT DISTINCT FROM c.to_period THEN 'ignored'
-                                 ELSE 'updated' END
-              FROM c WHERE c.line = s.line
-            RETURNING s.line, s.status, c.reasons
-            """).rows
-        let outcomes = try outcomes(checked, rows)
+            """, verdict: sameStartVerdict, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             // Transfers first, so the exclusion constraint sees the closed months before the new ones arrive.
             try conn.execute("""
@@ -210,19 +190,6 @@ enum ImportStore {
         try conn.execute(SQL(unsafe: "CREATE INDEX ON \(table) (plan, entity, line)"))
         try conn.execute(SQL(unsafe: "ANALYZE \(table)"))
         try conn.execute("SET LOCAL jit = off")
-    }
-
-    /// Joins the database's verdicts with the format problems found while parsing, in line order.
-    private static func outcomes(_ checked: [Row], _ rows: [StagedRow]) throws -> [Outcome] {
-        var byLine: [Int: (Status, [String])] = [:]
-        for r in checked {
-            let status = Status(rawValue: try r.decode("status")) ?? .rejected
-            byLine[try r.decode("line")] = (status, try r.decode("reasons"))
-        }
-        return rows.map { row in
-            let (status, reasons) = byLine[row.line] ?? (.rejected, [])
-            return Outcome(line: row.line, status: row.formatReasons.isEmpty ? status : .rejected, reasons: row.formatReasons + reasons)
-        }
     }
 
     // MARK: The official list
