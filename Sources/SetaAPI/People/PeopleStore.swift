@@ -128,7 +128,8 @@ enum PeopleStore {
 
     // MARK: Tokens
 
-    struct TokenRow: Sendable {
+    /// A token as stored (never its secret); encoded as is in the token's wire form (`TokenDTO`).
+    struct TokenRow: Encodable, Sendable {
         var id: Int64
         var personId: Int64
         var label: String?

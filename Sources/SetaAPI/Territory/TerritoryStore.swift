@@ -9,7 +9,8 @@ enum TerritoryStore {
 
     static let entityTypes = ["municipality", "department", "district", "non_municipalised_area"]
 
-    struct EntityRow: Sendable {
+    /// An entity as listed; encoded as is on the wire (`EntityDTO`).
+    struct EntityRow: Encodable, Sendable {
         var code: String
         var name: String
         var type: String
@@ -194,7 +195,8 @@ enum TerritoryStore {
 
     // MARK: Departments
 
-    struct DepartmentRow: Sendable {
+    /// A department as listed; encoded as is on the wire (`DepartmentDTO`).
+    struct DepartmentRow: Encodable, Sendable {
         var code: String
         var name: String
         var regionCode: String?
