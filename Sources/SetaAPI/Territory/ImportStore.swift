@@ -46,14 +46,8 @@ enum ImportStore {
         let outcomes = try classify(conn, table: "import_enrollments", checks: """
                 SELECT s.line, same.id AS same_id, same.to_period AS same_to, s.to_period,
                        array_remove(ARRAY[
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
-                              THEN 'plan: plan desconocido «' || s.plan || '»' END,
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM entities e WHERE e.code = s.entity)
-                              THEN 'entity: código DANE desconocido «' || s.entity || '»' END,
-                         (SELECT 'from: se superpone con la línea ' || min(o.line) FROM import_enrollments o
-                           WHERE o.line < s.line AND o.plan = s.plan AND o.entity = s.entity AND NOT o.bad_format AND NOT s.bad_format
-                             AND month_span(o.from_period, o.to_period) && month_span(s.from_period, s.to_period)
-                          HAVING count(*) > 0),
+                         \(planAndEntityReasons),
+                         \(overlapWithEarlierLine("import_enrollments")),
                          (SELECT 'from: se superpone con la inscripción existente desde ' || to_char(min(x.from_period), 'YYYY-MM')
                             FROM enrollments x
                            WHERE x.plan_code = s.plan AND x.entity_code = s.entity AND x.from_period <> s.from_period AND NOT s.bad_format
@@ -117,10 +111,7 @@ enum ImportStore {
         let outcomes = try classify(conn, table: "import_assignments", checks: """
                 SELECT s.line, same.id AS same_id, same.to_period AS same_to, s.to_period,
                        array_remove(ARRAY[
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
-                              THEN 'plan: plan desconocido «' || s.plan || '»' END,
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM entities e WHERE e.code = s.entity)
-                              THEN 'entity: código DANE desconocido «' || s.entity || '»' END,
+                         \(planAndEntityReasons),
                          CASE WHEN s.person_id IS NULL THEN 'advisor_email: no hay ninguna persona con el correo «' || s.advisor_email || '»'
                               WHEN NOT p.active THEN 'advisor_email: la persona «' || s.advisor_email || '» está desactivada'
                               WHEN p.role NOT IN ('advisor', 'coordinator')
@@ -131,10 +122,7 @@ enum ImportStore {
                                    AND NOT EXISTS (SELECT 1 FROM enrollments en WHERE en.plan_code = s.plan AND en.entity_code = s.entity
                                                       AND month_span(en.from_period, en.to_period) @> s.from_period)
                               THEN 'entity: «' || s.entity || '» no está inscrita en ' || s.plan || ' en ' || to_char(s.from_period, 'YYYY-MM') END,
-                         (SELECT 'from: se superpone con la línea ' || min(o.line) FROM import_assignments o
-                           WHERE o.line < s.line AND o.plan = s.plan AND o.entity = s.entity AND NOT o.bad_format AND NOT s.bad_format
-                             AND month_span(o.from_period, o.to_period) && month_span(s.from_period, s.to_period)
-                          HAVING count(*) > 0),
+                         \(overlapWithEarlierLine("import_assignments")),
                          -- Existing assignments sharing a month, other than the one this row repeats or corrects. With
                          -- close_previous, those that started before `from` will be closed; any other is a conflict.
                          (SELECT 'from: se superpone con ' || string_agg('la asignación ' || x.id || ' (' || xp.name || ', desde '
@@ -180,6 +168,24 @@ enum ImportStore {
                 """)
         }
         return outcomes
+    }
+
+    /// Why an enrollment or assignment line is refused whatever it holds: its plan or its entity does not exist.
+    private static let planAndEntityReasons: SQL = """
+        CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
+             THEN 'plan: plan desconocido «' || s.plan || '»' END,
+        CASE WHEN NOT EXISTS (SELECT 1 FROM entities e WHERE e.code = s.entity)
+             THEN 'entity: código DANE desconocido «' || s.entity || '»' END
+        """
+
+    /// A line whose months overlap an earlier line of the same file (staged in `table`) for the same plan and entity.
+    private static func overlapWithEarlierLine(_ table: String) -> SQL {
+        """
+        (SELECT 'from: se superpone con la línea ' || min(o.line) FROM \(identifier: table) o
+          WHERE o.line < s.line AND o.plan = s.plan AND o.entity = s.entity AND NOT o.bad_format AND NOT s.bad_format
+            AND month_span(o.from_period, o.to_period) && month_span(s.from_period, s.to_period)
+         HAVING count(*) > 0)
+        """
     }
 
     /// The checks look lines up by (plan, entity) within the file: an index and fresh statistics keep a
