@@ -114,17 +114,8 @@ public final class Connection {
             preparedNames[text] = name
         }
         let name = preparedNames[text]!
-        let bindings = sql.bindings
-        for (position, value) in bindings.enumerated() {
-            if let value {
-                try Connection.refuseNUL(value, what: "parameter $\(position + 1)", query: text, file: file, line: line)
-            }
-        }
-        let cValues = bindings.map { $0.map { strdup($0) } ?? nil }
-        defer { cValues.forEach { free($0) } }
-        let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }
-        let result = pointers.withUnsafeBufferPointer { values in
-            PQexecPrepared(handle, name, Int32(bindings.count), values.baseAddress, nil, nil, 0)
+        let result = try Connection.withParameters(sql.bindings, query: text, file: file, line: line) { count, values in
+            PQexecPrepared(handle, name, count, values, nil, nil, 0)
         }
         do {
             try check(result, query: text, file: file, line: line)
@@ -266,21 +257,12 @@ public final class Connection {
     /// Sends one statement with its parameters; returns a successful result the caller must `PQclear`.
     private func run(_ sql: SQL, file: String, line: Int) throws -> OpaquePointer {
         let text = sql.text
-        let bindings = sql.bindings
         let handle = try openHandle(query: text, file: file, line: line)
         // libpq takes C strings: a NUL would silently cut the value short. PostgreSQL text cannot hold NUL
         // anyway, so refuse it with the SQLSTATE the server uses for it.
         try Connection.refuseNUL(text, what: "the SQL text", query: text, file: file, line: line)
-        for (position, value) in bindings.enumerated() {
-            if let value {
-                try Connection.refuseNUL(value, what: "parameter $\(position + 1)", query: text, file: file, line: line)
-            }
-        }
-        let cValues = bindings.map { $0.map { strdup($0) } ?? nil }
-        defer { cValues.forEach { free($0) } }
-        let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }
-        let result = pointers.withUnsafeBufferPointer { values in
-            PQexecParams(handle, text, Int32(bindings.count), nil, values.baseAddress, nil, nil, 0)
+        let result = try Connection.withParameters(sql.bindings, query: text, file: file, line: line) { count, values in
+            PQexecParams(handle, text, count, nil, values, nil, nil, 0)
         }
         do {
             try check(result, query: text, file: file, line: line)
@@ -349,6 +331,21 @@ public final class Connection {
         return DatabaseError(
             lost ? .connectionLost : .query(sqlState: "XX000"), message: "\(message): \(reason)", query: query,
             file: file, line: line)
+    }
+
+    /// Hands libpq the bound values as C strings (NULL for nil), refusing a value with a NUL first (see `run`);
+    /// the strings live until `send` returns.
+    private static func withParameters(_ bindings: [String?], query: String, file: String, line: Int,
+                                       _ send: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?) throws -> OpaquePointer? {
+        for (position, value) in bindings.enumerated() {
+            if let value {
+                try refuseNUL(value, what: "parameter $\(position + 1)", query: query, file: file, line: line)
+            }
+        }
+        let cValues = bindings.map { $0.map { strdup($0) } ?? nil }
+        defer { cValues.forEach { free($0) } }
+        let pointers: [UnsafePointer<CChar>?] = cValues.map { $0.map { UnsafePointer($0) } }
+        return pointers.withUnsafeBufferPointer { send(Int32(bindings.count), $0.baseAddress) }
     }
 
     private static func refuseNUL(_ text: String, what: String, query: String, file: String, line: Int) throws {

@@ -31,32 +31,19 @@ extension String: PostgresDecodable {
     }
 }
 
-extension Int: PostgresDecodable {
-    public static func decode(postgresText text: String?) throws -> Int {
-        guard let value = Int(try PostgresDecodingFailure.nonNull(text)) else {
+/// Integers of every width read alike: a whole number in decimal that the type can hold.
+extension PostgresDecodable where Self: FixedWidthInteger {
+    public static func decode(postgresText text: String?) throws -> Self {
+        guard let value = Self(try PostgresDecodingFailure.nonNull(text)) else {
             throw PostgresDecodingFailure("is not an integer in range")
         }
         return value
     }
 }
 
-extension Int64: PostgresDecodable {
-    public static func decode(postgresText text: String?) throws -> Int64 {
-        guard let value = Int64(try PostgresDecodingFailure.nonNull(text)) else {
-            throw PostgresDecodingFailure("is not an integer in range")
-        }
-        return value
-    }
-}
-
-extension Int32: PostgresDecodable {
-    public static func decode(postgresText text: String?) throws -> Int32 {
-        guard let value = Int32(try PostgresDecodingFailure.nonNull(text)) else {
-            throw PostgresDecodingFailure("is not an integer in range")
-        }
-        return value
-    }
-}
+extension Int: PostgresDecodable {}
+extension Int64: PostgresDecodable {}
+extension Int32: PostgresDecodable {}
 
 extension Bool: PostgresDecodable {
     public static func decode(postgresText text: String?) throws -> Bool {

@@ -59,23 +59,14 @@ public enum CatalogValidator {
         // Stages.
         var stageCodes = Set<String>()
         for stage in plan.stages {
-            let field = "stages[\(stage.code)]"
-            checkCode(stage.code, field: field + ".code", what: "el momento", add: add)
-            if !stageCodes.insert(stage.code).inserted {
-                add(field + ".code", Code.duplicateCode, "el código de momento \(stage.code) está repetido")
-            }
-            if isBlank(stage.name) { add(field + ".name", Code.emptyName, "el momento \(stage.code) no tiene nombre") }
+            checkItem(stage.code, name: stage.name, field: "stages[\(stage.code)]", kind: ("el", "momento"), seen: &stageCodes, add: add)
         }
 
         // Phases.
         var phaseCodes = Set<String>()
         for phase in plan.phases {
             let field = "phases[\(phase.code)]"
-            checkCode(phase.code, field: field + ".code", what: "la fase", add: add)
-            if !phaseCodes.insert(phase.code).inserted {
-                add(field + ".code", Code.duplicateCode, "el código de fase \(phase.code) está repetido")
-            }
-            if isBlank(phase.name) { add(field + ".name", Code.emptyName, "la fase \(phase.code) no tiene nombre") }
+            checkItem(phase.code, name: phase.name, field: field, kind: ("la", "fase"), seen: &phaseCodes, add: add)
             if !isValidWeight(phase.weightInPlan) {
                 add(field + ".weight_in_plan", Code.weightOutOfRange,
                     "el peso de la fase \(phase.code) en el plan debe ser mayor que 0 y a lo sumo 100 (es \(phase.weightInPlan))")
@@ -99,11 +90,7 @@ public enum CatalogValidator {
         var milestoneCodes = Set<String>()
         for milestone in plan.milestones {
             let field = "milestones[\(milestone.code)]"
-            checkCode(milestone.code, field: field + ".code", what: "el hito", add: add)
-            if !milestoneCodes.insert(milestone.code).inserted {
-                add(field + ".code", Code.duplicateCode, "el código de hito \(milestone.code) está repetido")
-            }
-            if isBlank(milestone.name) { add(field + ".name", Code.emptyName, "el hito \(milestone.code) no tiene nombre") }
+            checkItem(milestone.code, name: milestone.name, field: field, kind: ("el", "hito"), seen: &milestoneCodes, add: add)
             if !isValidWeight(milestone.weightInPhase) {
                 add(field + ".weight_in_phase", Code.weightOutOfRange,
                     "el peso del hito \(milestone.code) en su fase debe ser mayor que 0 y a lo sumo 100 (es \(milestone.weightInPhase))")
@@ -156,6 +143,17 @@ public enum CatalogValidator {
 
     private static func isBlank(_ text: String) -> Bool {
         text.allSatisfy(\.isWhitespace)
+    }
+
+    /// What every stage, phase and milestone must pass: a valid code, not used before by its kind (`seen`), and a
+    /// name. `kind` names the kind in the messages with its article: ("el", "momento"), ("la", "fase"), ("el", "hito").
+    private static func checkItem(_ code: String, name: String, field: String, kind: (article: String, noun: String),
+                                  seen: inout Set<String>, add: (String, String, String, Decimal?) -> Void) {
+        checkCode(code, field: field + ".code", what: "\(kind.article) \(kind.noun)", add: add)
+        if !seen.insert(code).inserted {
+            add(field + ".code", Code.duplicateCode, "el código de \(kind.noun) \(code) está repetido", nil)
+        }
+        if isBlank(name) { add(field + ".name", Code.emptyName, "\(kind.article) \(kind.noun) \(code) no tiene nombre", nil) }
     }
 
     private static func checkCode(_ code: String, field: String, what: String,

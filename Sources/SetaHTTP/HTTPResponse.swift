@@ -49,9 +49,13 @@ public struct HTTPResponse: Sendable {
         )
     }
 
-    /// A JSON string literal (with quotes) for `text`.
-    static func jsonString(_ text: String) -> String {
+    /// A JSON string literal (with quotes) for `text`: the one quoter of the package (SetaAPI's `Log` writes its
+    /// lines with it too).
+    public static func jsonString(_ text: String) -> String {
+        // Most values (ids, routes, methods) need no escaping at all.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + text + "\"" }
         var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

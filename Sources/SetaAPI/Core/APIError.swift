@@ -83,7 +83,7 @@ public struct APIError: Error, Sendable {
     ]
 
     /// The RFC 9457 body.
-    struct Problem: Encodable {
+    struct Problem: Encodable, Sendable {
         var type: String
         var title: String
         var status: Int

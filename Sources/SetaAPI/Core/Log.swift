@@ -1,5 +1,6 @@
 // Structured logging: one JSON object per line on standard output.
 import Foundation
+import SetaHTTP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,24 +92,7 @@ public struct Log: Sendable {
     }
 
     /// A JSON string literal.
-    static func quote(_ s: String) -> String {
-        // Most values (ids, routes, methods) need no escaping at all.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { HTTPResponse.jsonString(s) }
 
     /// UTC, millisecond precision: `2026-11-22T03:24:11.819Z`. Digits written by hand (no `String(format:)`).
     static func timestamp() -> String {

@@ -117,15 +117,13 @@ struct CutExport {
     static func groupSheet(_ sink: TableSink, name: String?, groups: [GroupDTO], kinds: [String]? = nil,
                            catalog: PlanCatalog) throws {
         try sink.sheet(name, header: (kinds == nil ? [] : ["group"])
-                       + ["key", "name", "entity_count", "measured_count", "mean_progress", "at_hundred", "min", "max",
-                          "lowest_count", "lowest", "highest_count", "highest"]
+                       + ["key", "name"] + GroupFiguresDTO.columns + ["lowest_count", "lowest", "highest_count", "highest"]
                        + catalog.phases.map { "completed_share_\($0.code)" })
         for (i, g) in groups.enumerated() {
             let shares = Dictionary(uniqueKeysWithValues: g.phaseCompletion.map { ($0.phaseCode, $0.completedShare) })
             try sink.row((kinds.map { [.text($0[i])] } ?? [])
-                         + [.text(g.key), .text(g.name), .integer(g.entityCount), .integer(g.measuredCount), .figure(g.meanProgress),
-                            .integer(g.atHundred), .figure(g.min), .figure(g.max),
-                            .integer(g.lowestCount), .text(g.lowest.map(\.code).joined(separator: " ")),
+                         + [.text(g.key), .text(g.name)] + g.figures.cells
+                         + [.integer(g.lowestCount), .text(g.lowest.map(\.code).joined(separator: " ")),
                             .integer(g.highestCount), .text(g.highest.map(\.code).joined(separator: " "))]
                          + catalog.phases.map { .figure(shares[$0.code]) })
         }

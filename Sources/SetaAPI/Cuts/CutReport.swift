@@ -6,19 +6,27 @@ import SetaDomain
 import SetaFormats
 
 /// A group's line in the report: its frozen figures and the change of its mean against the previous cut.
-struct ReportGroupDTO: Codable, Sendable {
+struct ReportGroupDTO: Encodable, Sendable {
     var group: String
     var key: String
     var name: String
-    var entityCount: Int
-    var measuredCount: Int
-    var meanProgress: Decimal?
-    var atHundred: Int
-    var min: Decimal?
-    var max: Decimal?
+    var figures: GroupFiguresDTO
     /// The same group's mean in the previous cut; null when there is no previous cut or the group was not in it.
     var previousMeanProgress: Decimal?
     var change: Decimal?
+
+    enum CodingKeys: String, CodingKey { case group, key, name, previousMeanProgress, change }
+
+    /// The figures go flat beside the line's own keys.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(group, forKey: .group)
+        try c.encode(key, forKey: .key)
+        try c.encode(name, forKey: .name)
+        try figures.encode(to: encoder)
+        try c.encodeIfPresent(previousMeanProgress, forKey: .previousMeanProgress)
+        try c.encodeIfPresent(change, forKey: .change)
+    }
 }
 
 /// A phase's or milestone's completion share (porcentaje de entidades que cumplieron) in the report.
@@ -72,7 +80,7 @@ struct ReportLaggingDTO: Codable, Sendable {
     var entities: [ReportEntityDTO]
 }
 
-struct CutReportDTO: Codable, Sendable {
+struct CutReportDTO: Encodable, Sendable {
     var cut: CutDTO
     var planName: String
     var takenBy: String?
@@ -151,9 +159,8 @@ enum CutReport {
 
     static func groupLine(_ g: GroupResult, kind: GroupKind, previous: GroupResult?) -> ReportGroupDTO {
         let s = g.summary
-        return ReportGroupDTO(group: kind.rawValue, key: g.key, name: g.name, entityCount: s.entityCount,
-                              measuredCount: s.measuredCount, meanProgress: s.meanProgress?.out, atHundred: s.atHundred,
-                              min: s.min?.out, max: s.max?.out, previousMeanProgress: previous?.summary.meanProgress?.out,
+        return ReportGroupDTO(group: kind.rawValue, key: g.key, name: g.name, figures: GroupFiguresDTO(s),
+                              previousMeanProgress: previous?.summary.meanProgress?.out,
                               change: change(s.meanProgress, previous?.summary.meanProgress))
     }
 
@@ -208,13 +215,11 @@ enum CutReport {
     /// Rezagadas. Every row names its group (kind and key) or entity (DANE code); the Ficha names the cut and the
     /// previous one. A CSV (one sheet) gets the group table: national, regions and partners.
     static func write(_ sink: TableSink, _ r: CutReportDTO) throws {
-        let groupHeader = ["group", "key", "name", "entity_count", "measured_count", "mean_progress", "at_hundred", "min", "max",
-                           "previous_mean_progress", "change"]
+        let groupHeader = ["group", "key", "name"] + GroupFiguresDTO.columns + ["previous_mean_progress", "change"]
         func groupRows(_ groups: [ReportGroupDTO]) throws {
             for g in groups {
-                try sink.row([.text(g.group), .text(g.key), .text(g.name), .integer(g.entityCount), .integer(g.measuredCount),
-                              .figure(g.meanProgress), .integer(g.atHundred), .figure(g.min), .figure(g.max),
-                              .figure(g.previousMeanProgress), .figure(g.change)])
+                try sink.row([.text(g.group), .text(g.key), .text(g.name)] + g.figures.cells
+                             + [.figure(g.previousMeanProgress), .figure(g.change)])
             }
         }
         guard sink.keepsEverySheet else {

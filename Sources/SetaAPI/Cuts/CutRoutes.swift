@@ -11,7 +11,7 @@ struct CutRequestDTO: Codable, Sendable {
     var label: String
 }
 
-struct CutDTO: Codable, Sendable {
+struct CutDTO: Encodable, Sendable {
     var id: Int64
     var plan: String
     var period: String
@@ -40,12 +40,12 @@ struct CutEntityDTO: Codable, Sendable {
     var milestones: [String: String]?
 }
 
-struct CutExportDTO: Codable, Sendable {
+struct CutExportDTO: Encodable, Sendable {
     var cut: CutDTO
     var entities: [CutEntityDTO]
 }
 
-struct CutComparisonDTO: Codable, Sendable {
+struct CutComparisonDTO: Encodable, Sendable {
     struct EntityChange: Codable, Sendable {
         var code: String
         var name: String

@@ -115,8 +115,7 @@ enum AttributeStore {
                                  \(rows.map { $0.value.isEmpty ? nil : $0.value })::text[], \(rows.map(\.number))::numeric[],
                                  \(rows.map { !$0.formatReasons.isEmpty })::boolean[])
             """)
-        let checked = try conn.query("""
-            WITH c AS MATERIALIZED (
+        let outcomes = try ImportStore.classify(conn, table: "import_attribute_values", checks: """
                 SELECT s.line, s.bad_format, cur.value AS cur_value,
                        array_remove(ARRAY[
                          CASE WHEN NOT EXISTS (SELECT 1 FROM entities e WHERE e.code = s.entity)
@@ -124,17 +123,12 @@ enum AttributeStore {
                        ], NULL) AS reasons
                   FROM import_attribute_values s
                   LEFT JOIN entity_attribute_values cur ON cur.attribute_code = s.attribute AND cur.entity_code = s.entity
-            )
-            UPDATE import_attribute_values s
-               SET status = CASE WHEN c.bad_format OR cardinality(c.reasons) > 0 THEN 'rejected'
-                                 WHEN c.cur_value IS NULL AND s.value IS NULL THEN 'ignored'
-                                 WHEN c.cur_value IS NULL THEN 'created'
-                                 WHEN c.cur_value IS NOT DISTINCT FROM s.value THEN 'ignored'
-                                 ELSE 'updated' END
-              FROM c WHERE c.line = s.line
-            RETURNING s.line, s.status, c.reasons
-            """).rows
-        let outcomes = try ImportStore.outcomes(checked, lines: rows.map { ($0.line, $0.formatReasons) })
+            """, verdict: """
+                WHEN c.cur_value IS NULL AND s.value IS NULL THEN 'ignored'
+                WHEN c.cur_value IS NULL THEN 'created'
+                WHEN c.cur_value IS NOT DISTINCT FROM s.value THEN 'ignored'
+                ELSE 'updated'
+                """, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             try conn.execute("""
                 DELETE FROM entity_attribute_values v USING import_attribute_values s

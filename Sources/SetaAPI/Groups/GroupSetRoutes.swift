@@ -22,7 +22,7 @@ struct AttributeWriteDTO: Codable, Sendable {
     var categories: [String]?
 }
 
-struct FrozenGroupSetDTO: Codable, Sendable {
+struct FrozenGroupSetDTO: Encodable, Sendable {
     var cut: Int64
     var set: String
     var name: String

@@ -115,8 +115,7 @@ enum GroupSetStore {
                                  \(rows.map { $0.groupName.isEmpty ? nil : $0.groupName })::text[], \(rows.map(\.entity))::text[],
                                  \(rows.map { $0.from?.firstDayString })::date[], \(rows.map { !$0.formatReasons.isEmpty })::boolean[])
             """)
-        let checked = try conn.query("""
-            WITH c AS MATERIALIZED (
+        let outcomes = try ImportStore.classify(conn, table: "import_group_members", checks: """
                 SELECT s.line, s.bad_format, cur.group_code AS cur_group, cur.found,
                        array_remove(ARRAY[
                          CASE WHEN NOT EXISTS (SELECT 1 FROM group_sets x WHERE x.code = s.set_code)
@@ -137,16 +136,11 @@ enum GroupSetStore {
                   FROM import_group_members s
                   LEFT JOIN LATERAL (SELECT m.group_code, true AS found FROM group_set_members m
                                       WHERE m.set_code = s.set_code AND m.entity_code = s.entity AND m.valid_from = s.from_period) cur ON true
-            )
-            UPDATE import_group_members s
-               SET status = CASE WHEN c.bad_format OR cardinality(c.reasons) > 0 THEN 'rejected'
-                                 WHEN c.found IS NULL THEN 'created'
-                                 WHEN c.cur_group IS NOT DISTINCT FROM s.group_code THEN 'ignored'
-                                 ELSE 'updated' END
-              FROM c WHERE c.line = s.line
-            RETURNING s.line, s.status, c.reasons
-            """).rows
-        let outcomes = try ImportStore.outcomes(checked, lines: rows.map { ($0.line, $0.formatReasons) })
+            """, verdict: """
+                WHEN c.found IS NULL THEN 'created'
+                WHEN c.cur_group IS NOT DISTINCT FROM s.group_code THEN 'ignored'
+                ELSE 'updated'
+                """, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             try conn.execute("""
                 INSERT INTO group_set_groups (set_code, code, name)

@@ -84,9 +84,7 @@ enum AssignmentRoutes {
                 }
             }
         }
-        let items = Array(page.rows.prefix(limit!)).map(AssignmentDTO.init)
-        let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: "\($0.id)") } : nil
-        return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
+        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: AssignmentDTO.init, key: { "\($0.id)" }))
     }
 
     static func show(_ ctx: RequestContext) throws -> APIResponse {

@@ -48,13 +48,9 @@ enum AssignmentStore {
         if let v = f.entity { conditions.append("a.entity_code = \(v)") }
         if let v = f.advisor { conditions.append("a.person_id = \(v)") }
         if let m = f.asOf { conditions.append("month_span(a.from_period, a.to_period) @> \(m.firstDayString)::date") }
-        let rows = try conn.query("""
-            WITH m AS (SELECT \(columns) FROM \(tables) WHERE \(conditions.joined(separator: " AND ")))
-            SELECT t.total, pg.* FROM (SELECT count(*) AS total FROM m) t
-              LEFT JOIN LATERAL (SELECT * FROM m WHERE (\(after)::bigint IS NULL OR m.id > \(after)) ORDER BY m.id LIMIT \(limit)) pg ON true
-            """).rows
-        let total: Int = try rows.first?.decode("total") ?? 0
-        return (total, try rows.filter { try !$0.isNull("id") }.map(row))
+        let page = try KeysetPage.read(conn, matches: "SELECT \(columns) FROM \(tables) WHERE \(conditions.joined(separator: " AND "))",
+                                       after: "(\(after)::bigint IS NULL OR m.id > \(after))", order: "m.id", limit: limit, key: "id")
+        return (page.total, try page.rows.map(row))
     }
 
     static func assignment(_ conn: Connection, id: Int64, forUpdate: Bool = false) throws -> AssignmentRow? {

@@ -83,16 +83,21 @@ struct PersonPatchDTO: Decodable, Sendable {
     }
 }
 
-struct TokenDTO: Codable, Sendable {
-    var id: Int64
-    var personId: Int64
-    var label: String?
-    var createdAt: Date
-    var expiresAt: Date
-    var revokedAt: Date?
+/// A token as stored, with whether it works now and (once) its secret, in one flat object.
+struct TokenDTO: Encodable, Sendable {
+    var row: PeopleStore.TokenRow
     var active: Bool
     /// The secret, only in the answer that creates the token: it is shown once and stored only as a hash.
     var token: String?
+
+    enum CodingKeys: String, CodingKey { case active, token }
+
+    func encode(to encoder: Encoder) throws {
+        try row.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(active, forKey: .active)
+        try c.encodeIfPresent(token, forKey: .token)
+    }
 }
 
 struct TokenCreateDTO: Codable, Sendable {
@@ -186,8 +191,7 @@ enum PeopleRoutes {
     // MARK: Tokens
 
     static func tokenDTO(_ t: PeopleStore.TokenRow, now: Date, secret: String? = nil) -> TokenDTO {
-        TokenDTO(id: t.id, personId: t.personId, label: t.label, createdAt: t.createdAt, expiresAt: t.expiresAt,
-                 revokedAt: t.revokedAt, active: t.revokedAt == nil && t.expiresAt > now, token: secret)
+        TokenDTO(row: t, active: t.revokedAt == nil && t.expiresAt > now, token: secret)
     }
 
     static func registerTokens(_ r: inout Router) {
@@ -236,9 +240,7 @@ enum PeopleRoutes {
                 }
             }
         }
-        let items = Array(page.rows.prefix(limit!)).map(PersonDTO.init)
-        let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: "\($0.id)") } : nil
-        return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
+        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: PersonDTO.init, key: { "\($0.id)" }))
     }
 
     static func showPerson(_ ctx: RequestContext) throws -> APIResponse {

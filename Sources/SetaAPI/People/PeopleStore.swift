@@ -50,13 +50,9 @@ enum PeopleStore {
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             conditions.append("(lower(p.name) LIKE \(pattern) ESCAPE '\\' OR lower(p.email) LIKE \(pattern) ESCAPE '\\')")
         }
-        let rows = try conn.query("""
-            WITH m AS (SELECT \(columns) FROM people p WHERE \(conditions.joined(separator: " AND ")))
-            SELECT t.total, pg.* FROM (SELECT count(*) AS total FROM m) t
-              LEFT JOIN LATERAL (SELECT * FROM m WHERE (\(after)::bigint IS NULL OR m.id > \(after)) ORDER BY m.id LIMIT \(limit)) pg ON true
-            """).rows
-        let total: Int = try rows.first?.decode("total") ?? 0
-        return (total, try rows.filter { try !$0.isNull("id") }.map(row))
+        let page = try KeysetPage.read(conn, matches: "SELECT \(columns) FROM people p WHERE \(conditions.joined(separator: " AND "))",
+                                       after: "(\(after)::bigint IS NULL OR m.id > \(after))", order: "m.id", limit: limit, key: "id")
+        return (page.total, try page.rows.map(row))
     }
 
     static func person(_ conn: Connection, id: Int64, forUpdate: Bool = false) throws -> PersonRow? {
@@ -128,7 +124,8 @@ enum PeopleStore {
 
     // MARK: Tokens
 
-    struct TokenRow: Sendable {
+    /// A token as stored (never its secret); encoded as is in the token's wire form (`TokenDTO`).
+    struct TokenRow: Encodable, Sendable {
         var id: Int64
         var personId: Int64
         var label: String?

@@ -82,15 +82,13 @@ struct PhaseShareDTO: Codable, Sendable {
     var completedShare: Decimal
 }
 
-struct GroupDTO: Codable, Sendable {
+/// A group's line in a roll-up: its figures (read through as `g.entityCount`, `g.meanProgress`, …), the entities at
+/// the extremes, the completion shares and the schedule.
+@dynamicMemberLookup
+struct GroupDTO: Encodable, Sendable {
     var key: String
     var name: String
-    var entityCount: Int
-    var measuredCount: Int
-    var meanProgress: Decimal?
-    var atHundred: Int
-    var min: Decimal?
-    var max: Decimal?
+    var figures: GroupFiguresDTO
     /// At most ten of the entities at the minimum (`lowest_count` says how many there are).
     var lowest: [EntityRefDTO]
     var lowestCount: Int
@@ -110,6 +108,32 @@ struct GroupDTO: Codable, Sendable {
     var meanLag: Decimal? = nil
     var behindCount: Int? = nil
     var milestoneOverdue: [MilestoneOverdueDTO] = []
+
+    subscript<T>(dynamicMember figure: KeyPath<GroupFiguresDTO, T>) -> T { figures[keyPath: figure] }
+
+    enum CodingKeys: String, CodingKey {
+        case key, name, lowest, lowestCount, highest, highestCount, phaseCompletion, milestoneCompletion, stages
+        case meanExpected, meanLag, behindCount, milestoneOverdue
+    }
+
+    /// The figures go flat beside the line's own keys; an absent schedule figure stays absent.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(key, forKey: .key)
+        try c.encode(name, forKey: .name)
+        try figures.encode(to: encoder)
+        try c.encode(lowest, forKey: .lowest)
+        try c.encode(lowestCount, forKey: .lowestCount)
+        try c.encode(highest, forKey: .highest)
+        try c.encode(highestCount, forKey: .highestCount)
+        try c.encode(phaseCompletion, forKey: .phaseCompletion)
+        try c.encode(milestoneCompletion, forKey: .milestoneCompletion)
+        try c.encode(stages, forKey: .stages)
+        try c.encodeIfPresent(meanExpected, forKey: .meanExpected)
+        try c.encodeIfPresent(meanLag, forKey: .meanLag)
+        try c.encodeIfPresent(behindCount, forKey: .behindCount)
+        try c.encode(milestoneOverdue, forKey: .milestoneOverdue)
+    }
 }
 
 struct MilestoneOverdueDTO: Codable, Sendable {
@@ -133,7 +157,7 @@ struct StageProgressDTO: Codable, Sendable {
     var completedShare: Decimal?
 }
 
-struct GroupsResponseDTO: Codable, Sendable {
+struct GroupsResponseDTO: Encodable, Sendable {
     var plan: String
     var catalogVersion: Int
     var asOf: String
@@ -141,12 +165,12 @@ struct GroupsResponseDTO: Codable, Sendable {
     var items: [GroupDTO]
 }
 
-struct SeriesPointDTO: Codable, Sendable {
+struct SeriesPointDTO: Encodable, Sendable {
     var period: String
     var items: [GroupDTO]
 }
 
-struct SeriesResponseDTO: Codable, Sendable {
+struct SeriesResponseDTO: Encodable, Sendable {
     var plan: String
     var group: String
     var from: String
@@ -164,12 +188,7 @@ extension GroupDTO {
         let s = g.summary
         key = g.key
         name = g.name
-        entityCount = s.entityCount
-        measuredCount = s.measuredCount
-        meanProgress = s.meanProgress?.out
-        atHundred = s.atHundred
-        min = s.min?.out
-        max = s.max?.out
+        figures = GroupFiguresDTO(s)
         lowest = s.lowest.prefix(10).map { EntityRefDTO(code: $0, name: names[$0] ?? "") }
         lowestCount = s.lowest.count
         highest = s.highest.prefix(10).map { EntityRefDTO(code: $0, name: names[$0] ?? "") }

@@ -344,7 +344,8 @@ extension GroupDTO {
     static let summaryColumns = ["key", "name", "entity_count", "mean_progress", "at_hundred", "min", "max"]
 
     var summaryCells: [Cell] {
-        [.text(key), .text(name), .integer(entityCount), .figure(meanProgress), .integer(atHundred), .figure(min), .figure(max)]
+        [.text(key), .text(name), .integer(figures.entityCount), .figure(figures.meanProgress), .integer(figures.atHundred),
+         .figure(figures.min), .figure(figures.max)]
     }
 
     /// `completed_share_<phase>`, in catalog order.

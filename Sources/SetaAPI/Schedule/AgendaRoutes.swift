@@ -25,17 +25,19 @@ struct AgendaDTO: Encodable, Sendable {
         var actual: Decimal?
         var lag: Decimal?
     }
+    /// The regression as stored, and what it waits for, in one flat object.
     struct Regression: Encodable, Sendable {
-        var plan: String
-        var entity: String
-        var milestone: String
-        var period: Period
-        var previousStatus: String?
-        var status: String
+        var regression: AgendaRegression
         /// `comment` when it came without one (an import), `review` when a comment explains it.
-        var awaiting: String
-        var comment: String?
-        var recordedAt: Date
+        var awaiting: String { (regression.comment ?? "").isEmpty ? "comment" : "review" }
+
+        enum CodingKeys: String, CodingKey { case awaiting }
+
+        func encode(to encoder: Encoder) throws {
+            try regression.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(awaiting, forKey: .awaiting)
+        }
     }
     struct ClosingMonth: Encodable, Sendable {
         var plan: String
@@ -149,10 +151,7 @@ enum AgendaRoutes {
             }
             for g in try AgendaStore.regressions(conn, plan: code, entities: here.map(\.entity), from: asOf.advanced(by: -2),
                                                  to: asOf, limit: limit) {
-                regressions.append(.init(plan: g.plan, entity: g.entity, milestone: g.milestone, period: g.period,
-                                         previousStatus: g.previousStatus, status: g.status,
-                                         awaiting: (g.comment ?? "").isEmpty ? "comment" : "review",
-                                         comment: g.comment, recordedAt: g.recordedAt))
+                regressions.append(.init(regression: g))
             }
             // The quarterly cut follows the deadline of the quarter's last month: when last month closed a
             // quarter, its months lock soon.
@@ -190,7 +189,7 @@ enum AgendaRoutes {
                 lines[key(o.advisor?.id)]?.overdueMilestones += o.overdue.count
             }
             let advisorOf = Dictionary(current.map { ("\($0.plan)|\($0.entity)", $0.advisorId) }, uniquingKeysWith: { a, _ in a })
-            for g in regressions { lines[key(advisorOf["\(g.plan)|\(g.entity)"] ?? nil)]?.regressions += 1 }
+            for g in regressions { lines[key(advisorOf["\(g.regression.plan)|\(g.regression.entity)"] ?? nil)]?.regressions += 1 }
             byAdvisor = lines.values.sorted { a, b in
                 if a.overdueMilestones != b.overdueMilestones { return a.overdueMilestones > b.overdueMilestones }
                 if a.reportsDue != b.reportsDue { return a.reportsDue > b.reportsDue }

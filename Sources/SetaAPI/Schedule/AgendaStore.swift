@@ -12,7 +12,8 @@ struct AgendaEntity: Sendable {
     var advisorName: String?
 }
 
-struct AgendaRegression: Sendable {
+/// A status that went back (regresión) and waits for a comment or a review; encoded as is in the agenda.
+struct AgendaRegression: Encodable, Sendable {
     var plan: String
     var entity: String
     var milestone: String

@@ -89,9 +89,7 @@ enum EnrollmentRoutes {
                 }
             }
         }
-        let items = Array(page.rows.prefix(limit!)).map(EnrollmentDTO.init)
-        let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: "\($0.entityCode)|\($0.from)") } : nil
-        return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
+        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: EnrollmentDTO.init, key: { "\($0.entityCode)|\($0.from)" }))
     }
 
     static func enroll(_ ctx: RequestContext) throws -> APIResponse {

@@ -56,22 +56,14 @@ enum EnrollmentStore {
         if let r = f.region {
             conditions.append("en.entity_code IN (SELECT a.entity_code FROM entity_regions_at(\(m)::date) a WHERE a.region_code = \(r))")
         }
-        let sql: SQL = """
-            WITH m AS (
+        let page = try KeysetPage.read(conn, matches: """
                 SELECT \(columns), en.from_period AS from_date
                   FROM enrollments en JOIN entities e ON e.code = en.entity_code
                  WHERE \(conditions.joined(separator: " AND "))
-            )
-            SELECT t.total, p.* FROM (SELECT count(*) AS total FROM m) t
-              LEFT JOIN LATERAL (
-                SELECT * FROM m
-                 WHERE (\(after?.entity)::text IS NULL OR (m.entity_code, m.from_date) > (\(after?.entity), \(after?.from.firstDayString)::date))
-                 ORDER BY m.entity_code, m.from_date LIMIT \(limit)
-              ) p ON true
-            """
-        let rows = try conn.query(sql).rows
-        let total: Int = try rows.first?.decode("total") ?? 0
-        return (total, try rows.filter { try !$0.isNull("id") }.map(row))
+                """,
+            after: "(\(after?.entity)::text IS NULL OR (m.entity_code, m.from_date) > (\(after?.entity), \(after?.from.firstDayString)::date))",
+            order: "m.entity_code, m.from_date", limit: limit, key: "id")
+        return (page.total, try page.rows.map(row))
     }
 
     /// Every enrollment of one entity, in every plan.

@@ -28,20 +28,16 @@ struct ImportSummaryDTO: Codable, Sendable {
     }
 }
 
-/// A real run with rejected lines: RFC 9457 fields (one error per line and field) and the same summary.
+/// A real run with rejected lines: RFC 9457 fields (one error per line and field) and the same summary, written flat
+/// side by side in one object.
 struct ImportProblemDTO: Encodable, Sendable {
-    var type = "about:blank"
-    var title = "Unprocessable Content"
-    var status = 422
-    var detail: String
-    var instance: String
-    var errors: [FieldError]
-    var dryRun: Bool
-    var created: Int
-    var updated: Int
-    var ignored: Int
-    var rejected: Int
-    var rows: [ImportRowDTO]
+    var problem: APIError.Problem
+    var summary: ImportSummaryDTO
+
+    func encode(to encoder: Encoder) throws {
+        try problem.encode(to: encoder)
+        try summary.encode(to: encoder)
+    }
 }
 
 struct NameListCandidateDTO: Codable, Sendable { var code: String; var name: String }
@@ -203,10 +199,10 @@ enum ImportRoutes {
                                          message: field == nil ? reason : parts[1].trimmingCharacters(in: .whitespaces)))
             }
         }
-        let problem = ImportProblemDTO(
+        let problem = ImportProblemDTO(problem: APIError.Problem(
+            type: "about:blank", title: "Unprocessable Content", status: 422,
             detail: "\(summary.rejected) de \(outcomes.count) filas fueron rechazadas; no se escribió nada.",
-            instance: "urn:seta:request:\(ctx.requestId)", errors: errors, dryRun: false,
-            created: summary.created, updated: summary.updated, ignored: summary.ignored, rejected: summary.rejected, rows: summary.rows)
+            instance: "urn:seta:request:\(ctx.requestId)", errors: errors), summary: summary)
         return .text(status: 422, contentType: "application/problem+json", body: try JSON.encode(problem))
     }
 

@@ -43,18 +43,11 @@ enum ImportStore {
                                  \(rows.map { !$0.formatReasons.isEmpty })::boolean[])
             """)
         try index(conn, "import_enrollments")
-        let checked = try conn.query("""
-            WITH c AS MATERIALIZED (
+        let outcomes = try classify(conn, table: "import_enrollments", checks: """
                 SELECT s.line, same.id AS same_id, same.to_period AS same_to, s.to_period,
                        array_remove(ARRAY[
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
-                              THEN 'plan: plan desconocido «' || s.plan || '»' END,
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM entities e WHERE e.code = s.entity)
-                              THEN 'entity: código DANE desconocido «' || s.entity || '»' END,
-                         (SELECT 'from: se superpone con la línea ' || min(o.line) FROM import_enrollments o
-                           WHERE o.line < s.line AND o.plan = s.plan AND o.entity = s.entity AND NOT o.bad_format AND NOT s.bad_format
-                             AND month_span(o.from_period, o.to_period) && month_span(s.from_period, s.to_period)
-                          HAVING count(*) > 0),
+                         \(planAndEntityReasons),
+                         \(overlapWithEarlierLine("import_enrollments")),
                          (SELECT 'from: se superpone con la inscripción existente desde ' || to_char(min(x.from_period), 'YYYY-MM')
                             FROM enrollments x
                            WHERE x.plan_code = s.plan AND x.entity_code = s.entity AND x.from_period <> s.from_period AND NOT s.bad_format
@@ -70,16 +63,7 @@ enum ImportStore {
                   FROM import_enrollments s
                   LEFT JOIN LATERAL (SELECT x.id, x.to_period FROM enrollments x
                                       WHERE x.plan_code = s.plan AND x.entity_code = s.entity AND x.from_period = s.from_period) same ON true
-            )
-            UPDATE import_enrollments s
-               SET status = CASE WHEN c.bad_format OR cardinality(c.reasons) > 0 THEN 'rejected'
-                                 WHEN c.same_id IS NULL THEN 'created'
-                                 WHEN c.same_to IS NOT DISTINCT FROM c.to_period THEN 'ignored'
-                                 ELSE 'updated' END
-              FROM c WHERE c.line = s.line
-            RETURNING s.line, s.status, c.reasons
-            """).rows
-        let outcomes = try outcomes(checked, rows)
+            """, verdict: sameStartVerdict, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             try conn.execute("""
                 UPDATE enrollments x SET to_period = s.to_period
@@ -124,14 +108,10 @@ enum ImportStore {
               LEFT JOIN people p ON lower(p.email) = lower(u.email)
             """)
         try index(conn, "import_assignments")
-        let checked = try conn.query("""
-            WITH c AS MATERIALIZED (
+        let outcomes = try classify(conn, table: "import_assignments", checks: """
                 SELECT s.line, same.id AS same_id, same.to_period AS same_to, s.to_period,
                        array_remove(ARRAY[
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
-                              THEN 'plan: plan desconocido «' || s.plan || '»' END,
-                         CASE WHEN NOT EXISTS (SELECT 1 FROM entities e WHERE e.code = s.entity)
-                              THEN 'entity: código DANE desconocido «' || s.entity || '»' END,
+                         \(planAndEntityReasons),
                          CASE WHEN s.person_id IS NULL THEN 'advisor_email: no hay ninguna persona con el correo «' || s.advisor_email || '»'
                               WHEN NOT p.active THEN 'advisor_email: la persona «' || s.advisor_email || '» está desactivada'
                               WHEN p.role NOT IN ('advisor', 'coordinator')
@@ -142,10 +122,7 @@ enum ImportStore {
                                    AND NOT EXISTS (SELECT 1 FROM enrollments en WHERE en.plan_code = s.plan AND en.entity_code = s.entity
                                                       AND month_span(en.from_period, en.to_period) @> s.from_period)
                               THEN 'entity: «' || s.entity || '» no está inscrita en ' || s.plan || ' en ' || to_char(s.from_period, 'YYYY-MM') END,
-                         (SELECT 'from: se superpone con la línea ' || min(o.line) FROM import_assignments o
-                           WHERE o.line < s.line AND o.plan = s.plan AND o.entity = s.entity AND NOT o.bad_format AND NOT s.bad_format
-                             AND month_span(o.from_period, o.to_period) && month_span(s.from_period, s.to_period)
-                          HAVING count(*) > 0),
+                         \(overlapWithEarlierLine("import_assignments")),
                          -- Existing assignments sharing a month, other than the one this row repeats or corrects. With
                          -- close_previous, those that started before `from` will be closed; any other is a conflict.
                          (SELECT 'from: se superpone con ' || string_agg('la asignación ' || x.id || ' (' || xp.name || ', desde '
@@ -164,16 +141,7 @@ enum ImportStore {
                   LEFT JOIN LATERAL (SELECT x.id, x.to_period FROM assignments x
                                       WHERE x.plan_code = s.plan AND x.entity_code = s.entity AND x.person_id = s.person_id
                                         AND x.from_period = s.from_period) same ON true
-            )
-            UPDATE import_assignments s
-               SET status = CASE WHEN c.bad_format OR cardinality(c.reasons) > 0 THEN 'rejected'
-                                 WHEN c.same_id IS NULL THEN 'created'
-                                 WHEN c.same_to IS NOT DISTINCT FROM c.to_period THEN 'ignored'
-                                 ELSE 'updated' END
-              FROM c WHERE c.line = s.line
-            RETURNING s.line, s.status, c.reasons
-            """).rows
-        let outcomes = try outcomes(checked, rows)
+            """, verdict: sameStartVerdict, lines: rows.map { ($0.line, $0.formatReasons) })
         if apply && !outcomes.contains(where: { $0.status == .rejected }) {
             // Transfers first, so the exclusion constraint sees the closed months before the new ones arrive.
             try conn.execute("""
@@ -202,6 +170,24 @@ enum ImportStore {
         return outcomes
     }
 
+    /// Why an enrollment or assignment line is refused whatever it holds: its plan or its entity does not exist.
+    private static let planAndEntityReasons: SQL = """
+        CASE WHEN NOT EXISTS (SELECT 1 FROM plans p WHERE p.code = s.plan)
+             THEN 'plan: plan desconocido «' || s.plan || '»' END,
+        CASE WHEN NOT EXISTS (SELECT 1 FROM entities e WHERE e.code = s.entity)
+             THEN 'entity: código DANE desconocido «' || s.entity || '»' END
+        """
+
+    /// A line whose months overlap an earlier line of the same file (staged in `table`) for the same plan and entity.
+    private static func overlapWithEarlierLine(_ table: String) -> SQL {
+        """
+        (SELECT 'from: se superpone con la línea ' || min(o.line) FROM \(identifier: table) o
+          WHERE o.line < s.line AND o.plan = s.plan AND o.entity = s.entity AND NOT o.bad_format AND NOT s.bad_format
+            AND month_span(o.from_period, o.to_period) && month_span(s.from_period, s.to_period)
+         HAVING count(*) > 0)
+        """
+    }
+
     /// The checks look lines up by (plan, entity) within the file: an index and fresh statistics keep a
     /// 20,000-line file from being compared line against line.
     /// The per-line subqueries make the planner's estimate large enough to switch JIT compilation on, which
@@ -210,19 +196,6 @@ enum ImportStore {
         try conn.execute(SQL(unsafe: "CREATE INDEX ON \(table) (plan, entity, line)"))
         try conn.execute(SQL(unsafe: "ANALYZE \(table)"))
         try conn.execute("SET LOCAL jit = off")
-    }
-
-    /// Joins the database's verdicts with the format problems found while parsing, in line order.
-    private static func outcomes(_ checked: [Row], _ rows: [StagedRow]) throws -> [Outcome] {
-        var byLine: [Int: (Status, [String])] = [:]
-        for r in checked {
-            let status = Status(rawValue: try r.decode("status")) ?? .rejected
-            byLine[try r.decode("line")] = (status, try r.decode("reasons"))
-        }
-        return rows.map { row in
-            let (status, reasons) = byLine[row.line] ?? (.rejected, [])
-            return Outcome(line: row.line, status: row.formatReasons.isEmpty ? status : .rejected, reasons: row.formatReasons + reasons)
-        }
     }
 
     // MARK: The official list

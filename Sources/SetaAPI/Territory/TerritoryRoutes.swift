@@ -17,28 +17,9 @@ enum TerritoryLimits {
     static let maxNameLength = 200
 }
 
-struct EntityDTO: Codable, Sendable {
-    var code: String
-    var name: String
-    var type: String
-    var departmentCode: String
-    var departmentName: String
-    var regionCode: String?
-    var regionName: String?
-    /// Attribute values by attribute code (issue 15); `{}` when the entity has none.
-    var attributes: [String: String]
-
-    init(_ e: TerritoryStore.EntityRow) {
-        code = e.code
-        name = e.name
-        type = e.type
-        departmentCode = e.departmentCode
-        departmentName = e.departmentName
-        regionCode = e.regionCode
-        regionName = e.regionName
-        attributes = e.attributes
-    }
-}
+/// An entity in the list: the row as the store reads it, attribute values by attribute code (issue 15) and `{}`
+/// when the entity has none.
+typealias EntityDTO = TerritoryStore.EntityRow
 
 /// A stretch of months in one region; `from` absent means "since always" (the default PND region).
 struct RegionSpanDTO: Codable, Sendable {
@@ -73,14 +54,8 @@ struct EntityGroupDTO: Codable, Sendable {
 struct DepartmentRefDTO: Codable, Sendable { var code: String; var name: String }
 struct RegionRefDTO: Codable, Sendable { var code: String; var name: String }
 
-struct DepartmentDTO: Codable, Sendable {
-    var code: String
-    var name: String
-    var regionCode: String?
-    var regionName: String?
-    var gobernacionCode: String?
-    var municipalityCount: Int
-}
+/// A department in the list, as the store reads it.
+typealias DepartmentDTO = TerritoryStore.DepartmentRow
 
 struct RegionDTO: Codable, Sendable {
     var code: String
@@ -229,9 +204,7 @@ enum TerritoryRoutes {
                 }
             }
         }
-        let items = Array(page.rows.prefix(limit!)).map(EntityDTO.init)
-        let next = page.rows.count > limit! ? items.last.map { PageCursor.encode(key: $0.code) } : nil
-        return try .json(ListResponse(items: items, total: page.total, nextCursor: next))
+        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: { $0 as EntityDTO }, key: \.code))
     }
 
     static func showEntity(_ ctx: RequestContext) throws -> APIResponse {
@@ -259,15 +232,26 @@ enum TerritoryRoutes {
     }
 
     static func moveEntity(_ ctx: RequestContext) throws -> APIResponse {
+        try moveToRegion(ctx, find: { conn, code, from in
+            let e = try TerritoryStore.requireEntity(conn, code: code, asOf: from)
+            return (e.code, e.name)
+        }, move: TerritoryStore.moveEntity, history: { try TerritoryStore.regionHistory($0, entity: $1) })
+    }
+
+    /// `PUT …/{code}/region` of an entity or a department: `find` reads it (or refuses), `move` writes the move from
+    /// the body's month, and the answer shows its region history after the move.
+    static func moveToRegion(_ ctx: RequestContext, find: (Connection, String, Period) throws -> (code: String, name: String),
+                             move: (Connection, String, String, Period) throws -> Void,
+                             history: (Connection, String) throws -> [(from: Period, region: String, name: String)]) throws -> APIResponse {
         try ctx.requireCentral()
         let code = ctx.param("code")
         let body = try ctx.decode(RegionMoveDTO.self)
         let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
-            let e = try TerritoryStore.requireEntity(conn, code: code, asOf: body.from)
+            let unit = try find(conn, code, body.from)
             let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
-            try TerritoryStore.moveEntity(conn, code: code, region: region.code, from: body.from)
-            return RegionMoveResultDTO(code: e.code, name: e.name, region: RegionRefDTO(code: region.code, name: region.name),
-                                       from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, entity: code)))
+            try move(conn, code, region.code, body.from)
+            return RegionMoveResultDTO(code: unit.code, name: unit.name, region: RegionRefDTO(code: region.code, name: region.name),
+                                       from: body.from, regionHistory: spans(try history(conn, code)))
         }
         return try .json(dto)
     }
@@ -288,28 +272,17 @@ enum TerritoryRoutes {
                 }
             }
         }
-        let items = rows.map {
-            DepartmentDTO(code: $0.code, name: $0.name, regionCode: $0.regionCode, regionName: $0.regionName,
-                          gobernacionCode: $0.gobernacionCode, municipalityCount: $0.municipalityCount)
-        }
-        return try .json(ListResponse(items: items, total: items.count, nextCursor: nil))
+        return try .json(ListResponse(items: rows, total: rows.count, nextCursor: nil))
     }
 
     static func moveDepartment(_ ctx: RequestContext) throws -> APIResponse {
-        try ctx.requireCentral()
-        let code = ctx.param("code")
-        let body = try ctx.decode(RegionMoveDTO.self)
-        let dto = try ctx.db.withTransaction { conn -> RegionMoveResultDTO in
+        try moveToRegion(ctx, find: { conn, code, _ in
             guard let d = try TerritoryStore.department(conn, code: code) else {
                 throw APIError(status: 404, detail: "No existe el departamento «\(code)».",
                                errors: [FieldError(field: "code", message: "Departamento desconocido.", found: code)])
             }
-            let region = try TerritoryStore.requireRegion(conn, code: body.region, field: "region", active: true)
-            try TerritoryStore.moveDepartment(conn, code: code, region: region.code, from: body.from)
-            return RegionMoveResultDTO(code: d.code, name: d.name, region: RegionRefDTO(code: region.code, name: region.name),
-                                       from: body.from, regionHistory: spans(try TerritoryStore.regionHistory(conn, department: code)))
-        }
-        return try .json(dto)
+            return (d.code, d.name)
+        }, move: TerritoryStore.moveDepartment, history: { try TerritoryStore.regionHistory($0, department: $1) })
     }
 
     static func listRegions(_ ctx: RequestContext) throws -> APIResponse {

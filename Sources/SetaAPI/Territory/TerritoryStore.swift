@@ -9,7 +9,8 @@ enum TerritoryStore {
 
     static let entityTypes = ["municipality", "department", "district", "non_municipalised_area"]
 
-    struct EntityRow: Sendable {
+    /// An entity as listed; encoded as is on the wire (`EntityDTO`).
+    struct EntityRow: Encodable, Sendable {
         var code: String
         var name: String
         var type: String
@@ -69,8 +70,7 @@ enum TerritoryStore {
             a.append(AttributeFilter.condition(f.attributes, entityColumn: "e.code"))
             conditions.append(a)
         }
-        let sql: SQL = """
-            WITH m AS (
+        let page = try KeysetPage.read(conn, matches: """
                 SELECT e.code, e.name, e.type, e.department_code, d.name AS department_name,
                        er.region_code, r.name AS region_name
                   FROM entities e
@@ -78,18 +78,14 @@ enum TerritoryStore {
                   LEFT JOIN entity_regions_at(\(m)::date) er ON er.entity_code = e.code
                   LEFT JOIN regions r ON r.code = er.region_code
                  WHERE \(conditions.joined(separator: " AND "))
-            )
-            SELECT t.total, p.*,
-                   (SELECT jsonb_object_agg(av.attribute_code, av.value ORDER BY av.attribute_code)::text
-                      FROM entity_attribute_values av WHERE av.entity_code = p.code) AS attributes
-              FROM (SELECT count(*) AS total FROM m) t
-              LEFT JOIN LATERAL (
-                SELECT * FROM m WHERE (\(after)::text IS NULL OR m.code > \(after)) ORDER BY m.code LIMIT \(limit)
-              ) p ON true
-            """
-        let rows = try conn.query(sql).rows
-        let total: Int = try rows.first?.decode("total") ?? 0
-        let entities = try rows.filter { try !$0.isNull("code") }.map { r in
+                """,
+            after: "(\(after)::text IS NULL OR m.code > \(after))", order: "m.code", limit: limit, key: "code",
+            extra: """
+                , (SELECT jsonb_object_agg(av.attribute_code, av.value ORDER BY av.attribute_code)::text
+                     FROM entity_attribute_values av WHERE av.entity_code = p.code) AS attributes
+                """)
+        let total = page.total
+        let entities = try page.rows.map { r in
             var e = try entityRow(r)
             e.attributes = try ProgressStore.attributeMap(r.decode("attributes", as: String?.self))
             return e
@@ -194,7 +190,8 @@ enum TerritoryStore {
 
     // MARK: Departments
 
-    struct DepartmentRow: Sendable {
+    /// A department as listed; encoded as is on the wire (`DepartmentDTO`).
+    struct DepartmentRow: Encodable, Sendable {
         var code: String
         var name: String
         var regionCode: String?
