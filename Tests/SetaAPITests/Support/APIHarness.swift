@@ -7,13 +7,12 @@ import SetaTestSupport
 import Synchronization
 
 /// "Now" for the service under test; tests move it to check timeliness and future periods.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-    init(_ date: Date) { current = date }
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ date: Date) { current = Mutex(date) }
     var now: Date {
-        get { lock.lock(); defer { lock.unlock() }; return current }
-        set { lock.lock(); current = newValue; lock.unlock() }
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
     }
     static func date(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }
 }
@@ -69,10 +68,33 @@ final class APIHarness: @unchecked Sendable {
         _ = try Seeder.seed(pool, dataDirectory: repositoryRoot.appendingPathComponent("Data"))
     }
 
-    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent, transport: Transport = .standard) throws {
+    /// The national demo (`Demo.load`, seed `demoSeed`) over the seeded template, loaded once per test process;
+    /// suites that need the demo copy it (`template: APIHarness.demoTemplate`) or, when they only read,
+    /// share `sharedDemo`.
+    static let demoTemplate = TestDatabase.template(named: "seta_demo", from: seededTemplate) { conninfo in
+        let pool = ConnectionPool(conninfo: conninfo, maxConnections: 2)
+        defer { pool.close() }
+        _ = try Demo.load(pool, seed: demoSeed, log: .silent)
+    }
+
+    /// The one seed of the tests' demo. No test's expected figure depends on it: they compare the routes with
+    /// the pure engine or with the database, or count what the seed does not decide (1155 entities, 170 PDET).
+    static let demoSeed: UInt64 = 3
+
+    /// The demo with a cut of 2021-Q1 ("Corte I trimestre 2021", gap-2020-f1), one database for the whole test
+    /// process, on a socket: for tests that only read it (or are refused). Returns the harness and the cut's id.
+    static let sharedDemo = Result(catching: { () throws -> (APIHarness, Int) in
+        let h = try APIHarness(transport: .socket, template: demoTemplate)
+        let r = try h.call("POST", "/v1/cuts", json: #"{"plan":"gap-2020-f1","period":"2021-Q1","label":"Corte I trimestre 2021"}"#)
+        guard r.status == 201, let id = r.json["id"] as? Int else { throw TestHTTPClient.Failure(description: "cut: \(r.text)") }
+        return (h, id)
+    })
+
+    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent, transport: Transport = .standard,
+         template: TemplateSpec = APIHarness.seededTemplate) throws {
         self.transport = transport
         clock = TestClock(now)
-        database = try TestDatabase.make(template: APIHarness.seededTemplate)
+        database = try TestDatabase.make(template: template)
         var config = AppConfiguration()
         let clock = self.clock
         config.clock = { clock.now }
