@@ -17,7 +17,7 @@ final class TestClock: Sendable {
     static func date(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }
 }
 
-final class APIHarness: @unchecked Sendable {
+final class APIHarness: Sendable {
     /// How `call` reaches the app: by handing it a request value (the default: routing, validation and
     /// answers, no socket), or through a live server on a socket (end to end: framing, chunking,
     /// 100-continue, the event loop). Suites that test the wire ask for `.socket`.
@@ -35,8 +35,8 @@ final class APIHarness: @unchecked Sendable {
     let app: SetaApp
     let transport: Transport
     let clock: TestClock
-    private(set) var centralToken = ""
-    private(set) var centralId: Int64 = 0
+    let centralToken: String
+    let centralId: Int64
     /// The live server: started with a `.socket` harness, or on first use of `port`/`server` by a test that
     /// talks to the wire itself (raw bytes) from an in-process harness.
     private let serverSlot = Mutex<HTTPServer?>(nil)
@@ -100,10 +100,10 @@ final class APIHarness: @unchecked Sendable {
         config.clock = { clock.now }
         config.log = log
         app = SetaApp(pool: database.pool, configuration: config)
-        if transport == .socket { _ = server }
-        let central = try person(role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
+        let central = try Self.person(in: database, clock: clock, role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
         centralId = central.id
         centralToken = central.token
+        if transport == .socket { _ = server }
     }
 
     deinit {
@@ -126,6 +126,13 @@ final class APIHarness: @unchecked Sendable {
     /// Creates a person straight in the database and issues a token for them.
     func person(role: String, name: String? = nil, email: String? = nil, partner: String? = nil,
                 regions: [String] = [], limitedToPartner: Bool = false) throws -> (id: Int64, token: String) {
+        try Self.person(in: database, clock: clock, role: role, name: name, email: email, partner: partner,
+                        regions: regions, limitedToPartner: limitedToPartner)
+    }
+
+    private static func person(in database: TestDatabase, clock: TestClock, role: String, name: String? = nil,
+                               email: String? = nil, partner: String? = nil, regions: [String] = [],
+                               limitedToPartner: Bool = false) throws -> (id: Int64, token: String) {
         let mail = email ?? "\(role)-\(UUID().uuidString.prefix(8))@example.org"
         return try database.pool.withTransaction { conn in
             let id: Int64 = try conn.query("""
