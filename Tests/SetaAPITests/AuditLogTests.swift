@@ -110,7 +110,7 @@ struct AuditLogTests {
 
     @Test("every table is in the change log or deliberately left out: a new table must choose")
     func everyTableChooses() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let rows = try h.database.pool.withConnection { conn in
             try conn.query("""
                 SELECT c.relname::text AS name,

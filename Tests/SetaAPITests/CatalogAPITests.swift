@@ -11,7 +11,7 @@ struct CatalogAPITests {
 
     @Test("GET /v1/plans lists both 2020 plans")
     func listsPlans() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let r = try h.call("GET", "/v1/plans")
         #expect(r.status == 200)
         let codes = (r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
@@ -20,7 +20,7 @@ struct CatalogAPITests {
 
     @Test("Fase I shows the report's table: H9 is 7.5 of the plan, H16 to H18 3.333/3.333/3.334, H22 before H21")
     func faseITable() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let r = try h.call("GET", "/v1/plans/gap-2020-f1")
         #expect(r.status == 200)
         let text = r.text
@@ -39,7 +39,7 @@ struct CatalogAPITests {
 
     @Test("Fase II has 4 stages, 10 phases and 22 milestones")
     func faseIITable() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let r = try h.call("GET", "/v1/plans/gap-2020-f2")
         #expect((r.json["stages"] as? [Any])?.count == 4)
         #expect((r.json["phases"] as? [Any])?.count == 10)
@@ -54,7 +54,7 @@ struct CatalogAPITests {
 
     @Test("a plan whose phase sums to 99 is refused with the phase and the sum named, and nothing is written")
     func refusesBadSums() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let bad = Self.smallPlan.replacingOccurrences(of: "\"weight_in_phase\":50},{\"code\":\"H2\",\"name\":\"b\",\"weight_in_phase\":50",
                                                       with: "\"weight_in_phase\":49},{\"code\":\"H2\",\"name\":\"b\",\"weight_in_phase\":50")
         let r = try h.call("POST", "/v1/plans", json: bad)
@@ -111,7 +111,7 @@ struct CatalogAPITests {
 
     @Test("a plan name longer than the database allows is a 422 naming the field, not a 500")
     func longNameIsRefusedWithItsField() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let long = String(repeating: "n", count: 400)
         let r = try h.call("POST", "/v1/plans", json: Self.smallPlan.replacingOccurrences(of: "Plan de prueba", with: long))
         #expect(r.status == 422)
@@ -121,7 +121,7 @@ struct CatalogAPITests {
 
     @Test("a cut label of 150 combined characters (300 code points) is refused with 422")
     func cutLabelCountsCodePoints() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let label = String(repeating: "e\u{0301}", count: 150)
         let r = try h.call("POST", "/v1/cuts", json: "{\"plan\":\"gap-2020-f1\",\"period\":\"2020-06\",\"label\":\"\(label)\"}")
         #expect(r.status == 422)

@@ -7,12 +7,8 @@ import SetaDomain
 
 @Suite("Dashboards and cuts over the national demo", .serialized)
 struct DashboardTests {
-    /// One harness with the demo loaded, shared by the tests of this suite (loading takes seconds).
-    static let shared: APIHarness = {
-        let h = try! APIHarness(transport: .socket)
-        _ = try! Demo.load(h.database.pool, seed: 7, log: .silent)
-        return h
-    }()
+    /// One copy of the demo, shared by the tests of this suite (they take cuts and correct a plan's weights).
+    static let shared: APIHarness = try! APIHarness(transport: .socket, template: APIHarness.demoTemplate)
 
     /// The pure engine's view of every enrolled entity of a plan as of a month, from the raw report rows.
     static func pureProgress(_ h: APIHarness, plan: String, asOf: Period) throws -> (PlanCatalog, [String: EntityProgress]) {

@@ -9,7 +9,7 @@ import SetaDatabase
 struct EntityNamesTests {
     @Test("entity_names holds exactly the rows of Data/divipola-nombres-alternativos.csv, keyed as search keys")
     func tableEqualsData() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let text = try String(contentsOf: APIHarness.repositoryRoot.appendingPathComponent("Data/divipola-nombres-alternativos.csv"), encoding: .utf8)
         let rows = try CSVReader.parse(text, expectedHeader: ["dane_code", "name", "kind", "source"])
         let stored = try h.database.pool.withConnection { conn in
@@ -27,7 +27,7 @@ struct EntityNamesTests {
 
     @Test("q= finds an entity by a long, historical or seat name")
     func search() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         for (q, code) in [("leiva", "15407"), ("CHIBOLO", "47170"), ("Santiago%20de%20Cali", "76001"), ("la%20hormiga", "86865"), ("Mompox", "13468")] {
             let r = try h.call("GET", "/v1/entities?q=\(q)")
             #expect(r.status == 200)

@@ -25,13 +25,12 @@ struct ExportTests {
         "/v1/rankings/advisors?plan=gap-2020-f1&period=2021-03",
     ]
 
-    /// One demo database with a cut, shared by the tests that only read (loading the demo takes most of a test).
-    static let shared = Result(catching: { try demoWithCut() })
+    /// The demo with a cut of 2021-Q1 ("Corte I trimestre 2021"), shared by every test of the process that only reads.
+    static var shared: Result<(APIHarness, Int), any Error> { APIHarness.sharedDemo }
 
-    /// Demo data with a cut of 2021-Q1; returns the harness and the cut's id.
+    /// A copy of the demo of its own with a cut of 2021-Q1, for a test that writes; returns the harness and the cut's id.
     static func demoWithCut(label: String = "Corte I trimestre 2021") throws -> (APIHarness, Int) {
-        let h = try APIHarness(transport: .socket)
-        _ = try Demo.load(h.database.pool, seed: 3, log: .silent)
+        let h = try APIHarness(transport: .socket, template: APIHarness.demoTemplate)
         let r = try h.call("POST", "/v1/cuts", json: #"{"plan":"gap-2020-f1","period":"2021-Q1","label":"\#(label)"}"#)
         guard r.status == 201, let id = r.json["id"] as? Int else { throw TestHTTPClient.Failure(description: "cut: \(r.text)") }
         return (h, id)

@@ -74,7 +74,7 @@ struct GoldenProgressTests {
 
     @Test("a future month is refused naming as_of; an unknown plan is 404")
     func refusesFutureAndUnknown() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         #expect(try Self.total(h, plan: "gap-2020-f1", asOf: "2030-01").status == 422)
         #expect(try Self.total(h, plan: "no-existe").status == 404)
         #expect(try h.call("GET", "/v1/entities/05001/progress?plan=gap-2020-f1&as_of=2020-13").status == 400)

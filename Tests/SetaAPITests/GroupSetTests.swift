@@ -7,12 +7,8 @@ import SetaDomain
 
 @Suite("Group sets and entity attributes", .serialized)
 struct GroupSetTests {
-    /// The national demo (with its DEMO groupings), loaded once for the suite.
-    static let shared: APIHarness = {
-        let h = try! APIHarness()
-        _ = try! Demo.load(h.database.pool, seed: 11, log: .silent)
-        return h
-    }()
+    /// A copy of the national demo (with its DEMO groupings) for the suite, which writes sets, attributes and cuts.
+    static let shared: APIHarness = try! APIHarness(template: APIHarness.demoTemplate)
 
     static let plan = "gap-2020-f1"
     static let asOf = Period("2021-06")!

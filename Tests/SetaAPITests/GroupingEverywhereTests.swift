@@ -8,14 +8,8 @@ import SetaTestSupport
 
 @Suite("Group sets and attributes everywhere a region is", .serialized)
 struct GroupingEverywhereTests {
-    /// The demo (with its DEMO groupings) and a cut of 2021-Q1, shared by the suite's tests (they only read).
-    static let shared = Result(catching: { () throws -> (APIHarness, Int) in
-        let h = try APIHarness(transport: .socket)
-        _ = try Demo.load(h.database.pool, seed: 5, log: .silent)
-        let r = try h.call("POST", "/v1/cuts", json: #"{"plan":"gap-2020-f1","period":"2021-Q1","label":"Corte con conjuntos"}"#)
-        guard r.status == 201, let id = r.json["id"] as? Int else { throw TestHTTPClient.Failure(description: "cut: \(r.text)") }
-        return (h, id)
-    })
+    /// The demo (with its DEMO groupings) and a cut of 2021-Q1, shared by every test of the process that only reads.
+    static var shared: Result<(APIHarness, Int), any Error> { APIHarness.sharedDemo }
 
     static func codes(_ h: APIHarness, _ sql: SQL) throws -> [String] {
         try h.database.pool.withConnection { conn in try conn.query(sql).rows.map { try $0.decode("code", as: String.self) } }

@@ -1,14 +1,15 @@
 // Log lines are valid JSON whatever the text, and connection strings are redacted.
 import Foundation
+import Synchronization
 import Testing
 @testable import SetaAPI
 
 @Suite("Log")
 struct LogTests {
-    final class Lines: @unchecked Sendable {
-        var all: [String] = []
-        let lock = NSLock()
-        func add(_ s: String) { lock.lock(); all.append(s); lock.unlock() }
+    final class Lines: Sendable {
+        private let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+        func add(_ s: String) { lines.withLock { $0.append(s) } }
     }
 
     @Test("an event is one line of valid JSON even with quotes, newlines and control characters")

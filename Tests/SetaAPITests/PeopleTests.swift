@@ -1,5 +1,6 @@
 // People, tokens, partners and assignments: unique emails, deactivation keeping history, transfers, overlaps refused.
 import Foundation
+import Synchronization
 import Testing
 @testable import SetaAPI
 
@@ -206,10 +207,10 @@ struct PeopleTests {
         let h = try APIHarness()
         try Self.enroll(h)
         let advisors = try (0..<8).map { _ in try h.person(role: "advisor").id }
-        final class Statuses: @unchecked Sendable {
-            private let lock = NSLock()
-            private(set) var all: [Int] = []
-            func add(_ s: Int) { lock.lock(); all.append(s); lock.unlock() }
+        final class Statuses: Sendable {
+            private let seen = Mutex<[Int]>([])
+            var all: [Int] { seen.withLock { $0 } }
+            func add(_ s: Int) { seen.withLock { $0.append(s) } }
         }
         let statuses = Statuses()
         DispatchQueue.concurrentPerform(iterations: advisors.count) { i in

@@ -183,8 +183,7 @@ struct StrictContractTests {
 
     @Test("advisor ids are integers in the ranking, and the advisors group is in numeric order of id")
     func advisorIdsAreNumbers() throws {
-        let h = try APIHarness(transport: .inProcess)
-        _ = try Demo.load(h.database.pool, seed: 3, log: .silent)
+        let (h, _) = try APIHarness.sharedDemo.get()
         let ranking = try h.call("GET", "/v1/rankings/advisors?plan=gap-2020-f1&period=2021-06")
         let rows = try #require(ranking.json["items"] as? [[String: Any]])
         #expect(!rows.isEmpty)

@@ -30,7 +30,7 @@ struct TerritoryTests {
 
     @Test("a fresh start has 1,155 entities: 1,123 municipality-level units and 32 gobernaciones")
     func entityCounts() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         #expect(try h.call("GET", "/v1/entities?limit=1").total == 1155)
         #expect(try h.call("GET", "/v1/entities?type=department&limit=1").total == 32)
         let municipalityLevel = try ["municipality", "district", "non_municipalised_area"].map {
@@ -42,7 +42,7 @@ struct TerritoryTests {
 
     @Test("an entity is read by code with its department, current region and type")
     func entityByCode() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let r = try h.call("GET", "/v1/entities/11001")
         #expect(r.status == 200)
         #expect(r.json["type"] as? String == "district")
@@ -56,7 +56,7 @@ struct TerritoryTests {
 
     @Test("q finds Bogotá D.C. written bogota, BOGOTÁ or Bogotá")
     func accentInsensitiveSearch() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         for q in ["bogota", "BOGOT%C3%81", "Bogot%C3%A1", "%20bogot%C3%A1%20"] {
             let r = try h.call("GET", "/v1/entities?q=\(q)")
             #expect(r.status == 200)
@@ -69,7 +69,7 @@ struct TerritoryTests {
 
     @Test("department and region filters agree with the DIVIPOLA file, gobernaciones included")
     func filtersByDepartmentAndRegion() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let rows = try APIHarness.divipola()
         let antioquia = rows.filter { $0.department == "05" }.count
         #expect(try h.call("GET", "/v1/entities?department=05&limit=1").total == antioquia + 1)
@@ -85,7 +85,7 @@ struct TerritoryTests {
 
     @Test("following next_cursor visits every entity once, in code order, and the total stays 1,155")
     func cursorPagination() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         var codes: [String] = []
         var path = "/v1/entities?limit=400"
         for _ in 0..<10 {
@@ -105,7 +105,7 @@ struct TerritoryTests {
 
     @Test("a bad cursor, type, department, region or plan in a filter is a 4xx naming the parameter")
     func badFilters() throws {
-        let h = try APIHarness()
+        let h = APIHarness.sharedReadOnly
         let cases: [(String, Int, String)] = [
             ("cursor=nope", 400, "cursor"), ("type=city", 400, "type"), ("department=77", 422, "department"),
             ("region=atlantida", 422, "region"), ("plan=nope", 422, "plan"), ("as_of=2020-13", 400, "as_of"), ("limit=0", 400, "limit"),

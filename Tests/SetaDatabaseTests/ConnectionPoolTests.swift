@@ -1,5 +1,6 @@
 // Tests of ConnectionPool: transactions, the bound and its timeout, and recovery from killed sessions.
 import Foundation
+import Synchronization
 import SetaDatabase
 import SetaTestSupport
 import Testing
@@ -282,62 +283,38 @@ func fill(_ pool: ConnectionPool, with count: Int) {
 }
 
 /// A thread-safe counter for tests that run work on many threads.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current = 0
+final class Counter: Sendable {
+    private let current = Mutex(0)
 
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return current
-    }
+    var value: Int { current.withLock { $0 } }
 
     @discardableResult
     func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        current += 1
-        return current
+        current.withLock { current in
+            current += 1
+            return current
+        }
     }
 
-    func decrement() {
-        lock.lock()
-        current -= 1
-        lock.unlock()
-    }
+    func decrement() { current.withLock { $0 -= 1 } }
 
-    func raise(to candidate: Int) {
-        lock.lock()
-        current = max(current, candidate)
-        lock.unlock()
-    }
+    func raise(to candidate: Int) { current.withLock { $0 = max($0, candidate) } }
 }
 
 /// A value shared with a background thread under a lock.
-final class Box<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
+final class Box<Value: Sendable>: Sendable {
+    private let stored: Mutex<Value>
 
     init(_ value: Value) {
-        stored = value
+        stored = Mutex(value)
     }
 
     func mutate(_ body: (inout Value) -> Void) {
-        lock.lock()
-        body(&stored)
-        lock.unlock()
+        stored.withLock { body(&$0) }
     }
 
     var value: Value {
-        get {
-            lock.lock()
-            defer { lock.unlock() }
-            return stored
-        }
-        set {
-            lock.lock()
-            stored = newValue
-            lock.unlock()
-        }
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }

@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 import Testing
 @testable import SetaHTTP
 
@@ -233,19 +234,10 @@ struct HTTPEventLoopTests {
     }
 }
 
-final class LogLines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
 
-    var all: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines
-    }
+    var all: [String] { lines.withLock { $0 } }
 
-    func append(_ line: String) {
-        lock.lock()
-        lines.append(line)
-        lock.unlock()
-    }
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
 }

@@ -35,7 +35,15 @@ public enum TestPostgres {
 public struct TemplateSpec: Sendable {
     /// The name asked for; the real database name adds the process id so concurrent runs never share one.
     public let name: String
+    /// The template this one starts as a copy of (nil: an empty database).
+    let base: Base?
     let prepare: @Sendable (String) throws -> Void
+
+    /// A box, so a template can name another as its starting point.
+    final class Base: Sendable {
+        let spec: TemplateSpec
+        init(_ spec: TemplateSpec) { self.spec = spec }
+    }
 }
 
 /// A brand-new database for one test, dropped by `drop()` or when the value goes away.
@@ -58,11 +66,12 @@ public final class TestDatabase: Sendable {
         drop()
     }
 
-    /// A template built by `prepare(conninfo)` the first time a test asks for it in this process. Tests
-    /// running meanwhile wait for it. Templates are told apart by `name`: give different preparations
-    /// different names.
-    public static func template(named name: String, prepare: @escaping @Sendable (String) throws -> Void) -> TemplateSpec {
-        TemplateSpec(name: name, prepare: prepare)
+    /// A template built by `prepare(conninfo)` the first time a test asks for it in this process, starting
+    /// empty or as a copy of `base`. Tests that need it meanwhile wait for it (tests that need another
+    /// template do not). Templates are told apart by `name`: give different preparations different names.
+    public static func template(named name: String, from base: TemplateSpec? = nil,
+                                prepare: @escaping @Sendable (String) throws -> Void) -> TemplateSpec {
+        TemplateSpec(name: name, base: base.map(TemplateSpec.Base.init), prepare: prepare)
     }
 
     /// A template with every migration of the repository's `Schema` folder applied.
@@ -117,25 +126,38 @@ public final class TestDatabase: Sendable {
 private final class TemplateRegistry: Sendable {
     static let shared = TemplateRegistry()
 
-    // One lock for all templates: preparing one is rare and the simplest order is safest.
-    private let prepared = Mutex<[String: Result<String, any Error>]>([:])
+    /// One template's outcome, behind its own lock: the first test to ask prepares it while the others that
+    /// need the same template wait; tests that need another (already prepared) template go on meanwhile.
+    private final class Slot: Sendable {
+        let outcome = Mutex<Result<String, any Error>?>(nil)
+    }
+
+    private let slots = Mutex<[String: Slot]>([:])
 
     func databaseName(for spec: TemplateSpec, admin: ConnectionPool) throws -> String {
-        try prepared.withLock { prepared in
-            if let known = prepared[spec.name] { return try known.get() }
-            let outcome = Result<String, any Error> { try prepare(spec, admin: admin) }
-            prepared[spec.name] = outcome
-            return try outcome.get()
+        let slot = slots.withLock { slots in
+            if let known = slots[spec.name] { return known }
+            let made = Slot()
+            slots[spec.name] = made
+            return made
+        }
+        return try slot.outcome.withLock { outcome in
+            if let known = outcome { return try known.get() }
+            let prepared = Result<String, any Error> { try prepare(spec, admin: admin) }
+            outcome = prepared
+            return try prepared.get()
         }
     }
 
     private func prepare(_ spec: TemplateSpec, admin: ConnectionPool) throws -> String {
         let name = "\(spec.name)_p\(getpid())"
         let quoted = TestDatabase.quoted(name)
+        // The base first (its own lock; a base never names its child, so the order cannot deadlock).
+        let base = try spec.base.map { try databaseName(for: $0.spec, admin: admin) }
         try admin.withConnection { connection in
             // A leftover of a crashed run whose pid came round again.
             try connection.execute(SQL(unsafe: "DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)"))
-            try connection.execute(SQL(unsafe: "CREATE DATABASE \(quoted)"))
+            try connection.execute(SQL(unsafe: "CREATE DATABASE \(quoted)" + (base.map { " TEMPLATE \(TestDatabase.quoted($0))" } ?? "")))
         }
         TestServer.shared.remember(template: name)
         try spec.prepare(try Conninfo.replacingDatabase(in: try TestPostgres.adminConninfo(), with: name))

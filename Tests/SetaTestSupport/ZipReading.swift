@@ -42,16 +42,45 @@ public enum ZipReading {
 }
 
 /// The text of every inline-string cell of a worksheet part (`<is><t>…</t></is>`), XML entities decoded.
+///
+/// One pass over the UTF-8 bytes: a workbook's entity sheet is megabytes, and searching a `Substring` with
+/// Foundation's `range(of:)` copies the rest of the text on every call (quadratic, minutes in a debug build).
 public func inlineStrings(_ sheetXML: String) -> [String] {
+    let xml = Array(sheetXML.utf8)
+    let open = Array("<is><t".utf8), close = Array("</t></is>".utf8)
     var out: [String] = []
-    var rest = Substring(sheetXML)
-    while let open = rest.range(of: "<is><t") {
-        rest = rest[open.upperBound...]
-        guard let gt = rest.firstIndex(of: ">"), let close = rest.range(of: "</t></is>") else { break }
-        let raw = rest[rest.index(after: gt)..<close.lowerBound]
-        out.append(raw.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&"))
-        rest = rest[close.upperBound...]
+    var position = 0
+    while let start = XMLScan.first(open, in: xml, from: position) {
+        let afterOpen = start + open.count
+        guard let gt = XMLScan.first([UInt8(ascii: ">")], in: xml, from: afterOpen),
+              let end = XMLScan.first(close, in: xml, from: afterOpen), gt < end else { break }
+        let raw = String(decoding: xml[(gt + 1)..<end], as: UTF8.self)
+        out.append(raw.contains("&") ? XMLScan.unescape(raw) : raw)
+        position = end + close.count
     }
     return out
+}
+
+/// Byte search and entity decoding for `inlineStrings`.
+enum XMLScan {
+    /// The index of the first occurrence of `needle` in `bytes` at or after `from`.
+    static func first(_ needle: [UInt8], in bytes: [UInt8], from: Int) -> Int? {
+        guard let head = needle.first, needle.count <= bytes.count else { return nil }
+        var i = from
+        let last = bytes.count - needle.count
+        while i <= last {
+            if bytes[i] == head {
+                var k = 1
+                while k < needle.count && bytes[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+    }
 }

@@ -7,18 +7,17 @@ import SetaTestSupport
 import Synchronization
 
 /// "Now" for the service under test; tests move it to check timeliness and future periods.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-    init(_ date: Date) { current = date }
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ date: Date) { current = Mutex(date) }
     var now: Date {
-        get { lock.lock(); defer { lock.unlock() }; return current }
-        set { lock.lock(); current = newValue; lock.unlock() }
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
     }
     static func date(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }
 }
 
-final class APIHarness: @unchecked Sendable {
+final class APIHarness: Sendable {
     /// How `call` reaches the app: by handing it a request value (the default: routing, validation and
     /// answers, no socket), or through a live server on a socket (end to end: framing, chunking,
     /// 100-continue, the event loop). Suites that test the wire ask for `.socket`.
@@ -36,8 +35,8 @@ final class APIHarness: @unchecked Sendable {
     let app: SetaApp
     let transport: Transport
     let clock: TestClock
-    private(set) var centralToken = ""
-    private(set) var centralId: Int64 = 0
+    let centralToken: String
+    let centralId: Int64
     /// The live server: started with a `.socket` harness, or on first use of `port`/`server` by a test that
     /// talks to the wire itself (raw bytes) from an in-process harness.
     private let serverSlot = Mutex<HTTPServer?>(nil)
@@ -69,19 +68,42 @@ final class APIHarness: @unchecked Sendable {
         _ = try Seeder.seed(pool, dataDirectory: repositoryRoot.appendingPathComponent("Data"))
     }
 
-    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent, transport: Transport = .standard) throws {
+    /// The national demo (`Demo.load`, seed `demoSeed`) over the seeded template, loaded once per test process;
+    /// suites that need the demo copy it (`template: APIHarness.demoTemplate`) or, when they only read,
+    /// share `sharedDemo`.
+    static let demoTemplate = TestDatabase.template(named: "seta_demo", from: seededTemplate) { conninfo in
+        let pool = ConnectionPool(conninfo: conninfo, maxConnections: 2)
+        defer { pool.close() }
+        _ = try Demo.load(pool, seed: demoSeed, log: .silent)
+    }
+
+    /// The one seed of the tests' demo. No test's expected figure depends on it: they compare the routes with
+    /// the pure engine or with the database, or count what the seed does not decide (1155 entities, 170 PDET).
+    static let demoSeed: UInt64 = 3
+
+    /// The demo with a cut of 2021-Q1 ("Corte I trimestre 2021", gap-2020-f1), one database for the whole test
+    /// process, on a socket: for tests that only read it (or are refused). Returns the harness and the cut's id.
+    static let sharedDemo = Result(catching: { () throws -> (APIHarness, Int) in
+        let h = try APIHarness(transport: .socket, template: demoTemplate)
+        let r = try h.call("POST", "/v1/cuts", json: #"{"plan":"gap-2020-f1","period":"2021-Q1","label":"Corte I trimestre 2021"}"#)
+        guard r.status == 201, let id = r.json["id"] as? Int else { throw TestHTTPClient.Failure(description: "cut: \(r.text)") }
+        return (h, id)
+    })
+
+    init(now: Date = TestClock.date("2021-06-15T12:00:00Z"), log: Log = Log.silent, transport: Transport = .standard,
+         template: TemplateSpec = APIHarness.seededTemplate) throws {
         self.transport = transport
         clock = TestClock(now)
-        database = try TestDatabase.make(template: APIHarness.seededTemplate)
+        database = try TestDatabase.make(template: template)
         var config = AppConfiguration()
         let clock = self.clock
         config.clock = { clock.now }
         config.log = log
         app = SetaApp(pool: database.pool, configuration: config)
-        if transport == .socket { _ = server }
-        let central = try person(role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
+        let central = try Self.person(in: database, clock: clock, role: "central", name: "Equipo Central", email: "central@dnp.gov.co")
         centralId = central.id
         centralToken = central.token
+        if transport == .socket { _ = server }
     }
 
     deinit {
@@ -104,6 +126,13 @@ final class APIHarness: @unchecked Sendable {
     /// Creates a person straight in the database and issues a token for them.
     func person(role: String, name: String? = nil, email: String? = nil, partner: String? = nil,
                 regions: [String] = [], limitedToPartner: Bool = false) throws -> (id: Int64, token: String) {
+        try Self.person(in: database, clock: clock, role: role, name: name, email: email, partner: partner,
+                        regions: regions, limitedToPartner: limitedToPartner)
+    }
+
+    private static func person(in database: TestDatabase, clock: TestClock, role: String, name: String? = nil,
+                               email: String? = nil, partner: String? = nil, regions: [String] = [],
+                               limitedToPartner: Bool = false) throws -> (id: Int64, token: String) {
         let mail = email ?? "\(role)-\(UUID().uuidString.prefix(8))@example.org"
         return try database.pool.withTransaction { conn in
             let id: Int64 = try conn.query("""

@@ -87,16 +87,18 @@ enum TestHTTPClient {
         return TestResponse(status: status, headers: headers, body: body)
     }
 
+    /// The body of a chunked answer, in one pass (an export streams megabytes in many chunks).
     static func dechunk(_ bytes: [UInt8]) throws -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
         var i = 0
         while i < bytes.count {
-            guard let lineEnd = find(Array("\r\n".utf8), in: Array(bytes[i...])) else { break }
-            let sizeText = String(decoding: bytes[i..<(i + lineEnd)], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let lineEnd = find(Array("\r\n".utf8), in: bytes, from: i) else { break }
+            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
             guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
                 throw Failure(description: "bad chunk size")
             }
-            i += lineEnd + 2
+            i = lineEnd + 2
             if size == 0 { break }
             out.append(contentsOf: bytes[i..<min(bytes.count, i + size)])
             i += size + 2
@@ -104,10 +106,13 @@ enum TestHTTPClient {
         return out
     }
 
-    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
-        guard hay.count >= needle.count else { return nil }
-        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] {
-            if Array(hay[i..<(i + needle.count)]) == needle { return i }
+    /// The index of the first `needle` in `hay` at or after `from`.
+    static func find(_ needle: [UInt8], in hay: [UInt8], from: Int = 0) -> Int? {
+        guard !needle.isEmpty, hay.count >= needle.count, from <= hay.count - needle.count else { return nil }
+        for i in from...(hay.count - needle.count) where hay[i] == needle[0] {
+            var k = 1
+            while k < needle.count && hay[i + k] == needle[k] { k += 1 }
+            if k == needle.count { return i }
         }
         return nil
     }

@@ -1,72 +1,47 @@
 // TestSynchronization: small thread-safe helpers (counter, gauge, gate) for tests that use threads.
 
-import Foundation
+import Dispatch
+import Synchronization
 
 /// A thread-safe counter for tests.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+final class Counter: Sendable {
+    private let count = Mutex(0)
 
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count
-    }
+    var value: Int { count.withLock { $0 } }
 
-    func increment() {
-        lock.lock()
-        count += 1
-        lock.unlock()
-    }
+    func increment() { count.withLock { $0 += 1 } }
 
-    func add(_ amount: Int) {
-        lock.lock()
-        count += amount
-        lock.unlock()
-    }
+    func add(_ amount: Int) { count.withLock { $0 += amount } }
 }
 
 /// Counts how many are inside at once and the most there ever were.
-final class Gauge: @unchecked Sendable {
-    private let lock = NSLock()
-    private var inside = 0
-    private var most = 0
+final class Gauge: Sendable {
+    private let state = Mutex((inside: 0, most: 0))
 
-    var peak: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return most
-    }
+    var peak: Int { state.withLock { $0.most } }
 
     func enter() {
-        lock.lock()
-        inside += 1
-        most = max(most, inside)
-        lock.unlock()
+        state.withLock { state in
+            state.inside += 1
+            state.most = max(state.most, state.inside)
+        }
     }
 
-    func leave() {
-        lock.lock()
-        inside -= 1
-        lock.unlock()
-    }
+    func leave() { state.withLock { $0.inside -= 1 } }
 }
 
 /// Blocks callers of `wait()` until `open()`.
-final class Gate: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var isOpen = false
+final class Gate: Sendable {
+    /// Entered once at creation and left once by the first `open()`: every waiter is released together.
+    private let group = DispatchGroup()
+    private let opened = Atomic(false)
 
-    func wait() {
-        condition.lock()
-        while !isOpen { condition.wait() }
-        condition.unlock()
-    }
+    init() { group.enter() }
+
+    func wait() { group.wait() }
 
     func open() {
-        condition.lock()
-        isOpen = true
-        condition.broadcast()
-        condition.unlock()
+        guard !opened.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        group.leave()
     }
 }
