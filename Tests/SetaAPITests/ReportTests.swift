@@ -1,5 +1,6 @@
 // Monthly reports over live HTTP: writing, reading, ETags, idempotency, validation, regressions, history, concurrency.
 import Foundation
+import Synchronization
 import Testing
 @testable import SetaAPI
 import SetaDatabase
@@ -312,10 +313,9 @@ struct ReportTests {
 }
 
 /// HTTP statuses collected from many threads.
-final class StatusBoard: @unchecked Sendable {
-    private let lock = NSLock()
-    private var statuses: [Int]
-    init(count: Int) { statuses = Array(repeating: 0, count: count) }
-    func set(_ i: Int, _ status: Int) { lock.lock(); statuses[i] = status; lock.unlock() }
-    var values: [Int] { lock.lock(); defer { lock.unlock() }; return statuses }
+final class StatusBoard: Sendable {
+    private let statuses: Mutex<[Int]>
+    init(count: Int) { statuses = Mutex(Array(repeating: 0, count: count)) }
+    func set(_ i: Int, _ status: Int) { statuses.withLock { $0[i] = status } }
+    var values: [Int] { statuses.withLock { $0 } }
 }
