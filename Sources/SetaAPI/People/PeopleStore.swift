@@ -4,7 +4,8 @@ import SetaDatabase
 import SetaDomain
 
 enum PeopleStore {
-    struct PersonRow: Sendable {
+    /// A person as read; encoded as is on the wire (`PersonDTO`), `partner_code` as `partner`.
+    struct PersonRow: Encodable, Sendable {
         var id: Int64
         var name: String
         var email: String
@@ -15,6 +16,13 @@ enum PeopleStore {
         var regions: [String]
         var createdAt: Date
         var updatedAt: Date
+        /// Only in the answer to a deactivation: assignments still open, which the central team should transfer.
+        var openAssignments: Int? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, email, role, partnerCode = "partner", limitedToPartner, active, regions, createdAt, updatedAt
+            case openAssignments
+        }
     }
 
     struct ListFilter: Sendable {
