@@ -54,8 +54,7 @@ enum PeopleStore {
             conditions.append("EXISTS (SELECT 1 FROM person_regions x WHERE x.person_id = p.id AND x.region_code = \(v))")
         }
         if let q = f.q {
-            let pattern = "%" + q.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            let pattern = LikePattern.containing(q.lowercased())
             conditions.append("(lower(p.name) LIKE \(pattern) ESCAPE '\\' OR lower(p.email) LIKE \(pattern) ESCAPE '\\')")
         }
         let page = try KeysetPage.read(conn, matches: "SELECT \(columns) FROM people p WHERE \(conditions.joined(separator: " AND "))",
