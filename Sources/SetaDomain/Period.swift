@@ -5,7 +5,7 @@ import Foundation
 /// because a quarterly cut (corte trimestral) is taken "as of" the end of that month.
 ///
 /// Values are plain numbers: nothing here reads a clock or a time-zone database.
-public struct Period: Hashable, Comparable, Strideable, Codable, Sendable, CustomStringConvertible {
+public struct Period: Hashable, Comparable, Strideable, CodableAsText, Sendable {
     /// The years a period may name when parsed or built with `init?(year:month:)`.
     public static let validYears: ClosedRange<Int> = 1900...9999
 
@@ -123,20 +123,7 @@ public struct Period: Hashable, Comparable, Strideable, Codable, Sendable, Custo
 
     // MARK: Codable as "YYYY-MM"
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let period = Period(text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "se esperaba un periodo AAAA-MM, se recibió \"\(text)\"")
-        }
-        self = period
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+    public static let expectedText = "un periodo AAAA-MM"
 }
 
 extension TimeZone {
@@ -147,7 +134,7 @@ extension TimeZone {
 
 /// A civil date (year, month, day) with no time and no zone, written `YYYY-MM-DD`: the day a milestone
 /// was achieved, an advisory session took place, or a report is due.
-public struct CalendarDay: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+public struct CalendarDay: Hashable, Comparable, CodableAsText, Sendable {
     public let year: Int
     public let month: Int
     public let day: Int
@@ -222,18 +209,7 @@ public struct CalendarDay: Hashable, Comparable, Codable, Sendable, CustomString
         return CalendarDay(uncheckedYear: year, month: month, day: day)
     }
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let day = CalendarDay(text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "se esperaba una fecha AAAA-MM-DD, se recibió \"\(text)\"")
-        }
-        self = day
-    }
+    // MARK: Codable as "YYYY-MM-DD"
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+    public static let expectedText = "una fecha AAAA-MM-DD"
 }

@@ -215,7 +215,7 @@ extension CutStore {
                            sort: ProgressStore.EntitySort, descending: Bool, limit: Int,
                            offset: Int) throws -> (rows: [ProgressStore.EntityRow], total: Int) {
         var sql: SQL = """
-            SELECT ce.entity_code, ce.entity_name, ce.entity_type, ce.department_code, ce.region_code, ce.advisor_id,
+            SELECT ce.entity_code AS code, ce.entity_name AS name, ce.entity_type AS type, ce.department_code, ce.region_code, ce.advisor_id,
                    ce.advisor_name, ce.partner_code, ce.total::text AS total,
                    ce.expected::text AS expected, (ce.expected - ce.total)::text AS lag, ce.overdue, NULL::text AS oldest_due,
             """
@@ -237,13 +237,7 @@ extension CutStore {
         let rows = try conn.query(sql).rows.map { r -> ProgressStore.EntityRow in
             total = Int(try r.decode("full_count", as: Int64.self))
             let (phases, completed) = try ProgressStore.decodePhases(r)
-            return ProgressStore.EntityRow(
-                code: try r.decode("entity_code"), name: try r.decode("entity_name"), type: try r.decode("entity_type"),
-                departmentCode: try r.decode("department_code"), regionCode: try r.decode("region_code"),
-                advisorId: try r.decode("advisor_id"), advisorName: try r.decode("advisor_name"),
-                partnerCode: try r.decode("partner_code"),
-                total: try r.decode("total", as: Decimal?.self),
-                phases: phases, completed: completed, schedule: try ProgressStore.ScheduleFigures(r))
+            return try ProgressStore.EntityRow(r, phases: phases, completed: completed, schedule: try ProgressStore.ScheduleFigures(r))
         }
         if rows.isEmpty && offset > 0 {
             var count: SQL = "SELECT count(*)::int AS n FROM cut_entities ce WHERE ce.cut_id = \(cut) AND ("

@@ -4,32 +4,8 @@ import SetaFormats
 import SetaDatabase
 import SetaDomain
 
-/// An assignment (asignación); `to` absent means it is open-ended.
-struct AssignmentDTO: Codable, Sendable {
-    var id: Int64
-    var plan: String
-    var entityCode: String
-    var entityName: String
-    var advisorId: Int64
-    var advisorName: String
-    var from: Period
-    var to: Period?
-    var createdAt: Date
-    /// Only in the answer to a transfer: the assignments it closed, as they are now.
-    var closedPrevious: [AssignmentDTO]?
-
-    init(_ a: AssignmentStore.AssignmentRow) {
-        id = a.id
-        plan = a.planCode
-        entityCode = a.entityCode
-        entityName = a.entityName
-        advisorId = a.personId
-        advisorName = a.personName
-        from = a.from
-        to = a.to
-        createdAt = a.createdAt
-    }
-}
+/// An assignment (asignación) on the wire: the row as the store reads it.
+typealias AssignmentDTO = AssignmentStore.AssignmentRow
 
 struct AssignmentCreateDTO: Codable, Sendable {
     var plan: String
@@ -84,7 +60,7 @@ enum AssignmentRoutes {
                 }
             }
         }
-        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: AssignmentDTO.init, key: { "\($0.id)" }))
+        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: { $0 as AssignmentDTO }, key: { "\($0.id)" }))
     }
 
     static func show(_ ctx: RequestContext) throws -> APIResponse {
@@ -97,7 +73,7 @@ enum AssignmentRoutes {
             }
             return a
         }
-        return try .json(AssignmentDTO(row))
+        return try .json(row as AssignmentDTO)
     }
 
     static func create(_ ctx: RequestContext) throws -> APIResponse {
@@ -113,7 +89,7 @@ enum AssignmentRoutes {
             let overlapping = try AssignmentStore.overlapping(conn, plan: body.plan, entity: body.entity, from: body.from, to: body.to)
             // Sending the same assignment again is harmless.
             if overlapping.count == 1, let same = overlapping.first, same.personId == body.advisor, same.from == body.from, same.to == body.to {
-                return (AssignmentDTO(same), false)
+                return (same, false)
             }
             var closed: [Int64] = []
             if !overlapping.isEmpty {
@@ -136,9 +112,9 @@ enum AssignmentRoutes {
             }
             let id = try AssignmentStore.insert(conn, plan: body.plan, entity: body.entity, person: body.advisor,
                                                 from: body.from, to: body.to, by: caller.personId)
-            var dto = AssignmentDTO(try AssignmentStore.assignment(conn, id: id)!)
+            var dto: AssignmentDTO = try AssignmentStore.assignment(conn, id: id)!
             if !closed.isEmpty {
-                dto.closedPrevious = try closed.compactMap { try AssignmentStore.assignment(conn, id: $0).map(AssignmentDTO.init) }
+                dto.closedPrevious = try closed.compactMap { try AssignmentStore.assignment(conn, id: $0) }
             }
             return (dto, true)
         } }
@@ -158,7 +134,7 @@ enum AssignmentRoutes {
             }
             try AssignmentStore.lock(conn, plan: a.planCode, entity: a.entityCode)
             try AssignmentStore.end(conn, ids: [id], at: body.to)
-            return AssignmentDTO(try AssignmentStore.assignment(conn, id: id)!)
+            return try AssignmentStore.assignment(conn, id: id)!
         } }
         return try .json(dto)
     }

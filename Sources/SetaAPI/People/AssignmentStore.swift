@@ -4,7 +4,9 @@ import SetaDatabase
 import SetaDomain
 
 enum AssignmentStore {
-    struct AssignmentRow: Sendable {
+    /// An assignment (asignación) as read; encoded as is on the wire (`AssignmentDTO`): `plan_code` as `plan`, the
+    /// person as `advisor_id`, `advisor_name`. `to` absent means it is open-ended.
+    struct AssignmentRow: Encodable, Sendable {
         var id: Int64
         var planCode: String
         var entityCode: String
@@ -14,6 +16,13 @@ enum AssignmentStore {
         var from: Period
         var to: Period?
         var createdAt: Date
+        /// Only in the answer to a transfer: the assignments it closed, as they are now.
+        var closedPrevious: [AssignmentRow]? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case id, planCode = "plan", entityCode, entityName, personId = "advisorId", personName = "advisorName"
+            case from, to, createdAt, closedPrevious
+        }
     }
 
     struct ListFilter: Sendable {

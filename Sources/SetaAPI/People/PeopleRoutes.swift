@@ -4,33 +4,8 @@ import SetaFormats
 import SetaDatabase
 import SetaDomain
 
-struct PersonDTO: Codable, Sendable {
-    var id: Int64
-    var name: String
-    var email: String
-    var role: String
-    var partner: String?
-    var regions: [String]
-    var limitedToPartner: Bool
-    var active: Bool
-    var createdAt: Date
-    var updatedAt: Date
-    /// Only in the answer to a deactivation: assignments still open, which the central team should transfer.
-    var openAssignments: Int?
-
-    init(_ p: PeopleStore.PersonRow) {
-        id = p.id
-        name = p.name
-        email = p.email
-        role = p.role
-        partner = p.partnerCode
-        regions = p.regions
-        limitedToPartner = p.limitedToPartner
-        active = p.active
-        createdAt = p.createdAt
-        updatedAt = p.updatedAt
-    }
-}
+/// A person on the wire: the row as the store reads it.
+typealias PersonDTO = PeopleStore.PersonRow
 
 struct PersonCreateDTO: Codable, Sendable {
     var name: String
@@ -240,7 +215,7 @@ enum PeopleRoutes {
                 }
             }
         }
-        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: PersonDTO.init, key: { "\($0.id)" }))
+        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: { $0 as PersonDTO }, key: { "\($0.id)" }))
     }
 
     static func showPerson(_ ctx: RequestContext) throws -> APIResponse {
@@ -248,7 +223,7 @@ enum PeopleRoutes {
         let caller = try ctx.caller
         if caller.personId != id { try ctx.requireRole(.central, .coordinator) }
         let row = try ctx.db.withConnection { conn in try PeopleStore.requirePerson(conn, id: id) }
-        return try .json(PersonDTO(row))
+        return try .json(row as PersonDTO)
     }
 
     static func createPerson(_ ctx: RequestContext) throws -> APIResponse {
@@ -269,7 +244,7 @@ enum PeopleRoutes {
                                             limitedToPartner: body.limitedToPartner ?? false, regions: regions)
             return try PeopleStore.requirePerson(conn, id: id)
         } }
-        return try .json(PersonDTO(person), status: 201, headers: [("Location", "/v1/people/\(person.id)")])
+        return try .json(person as PersonDTO, status: 201, headers: [("Location", "/v1/people/\(person.id)")])
     }
 
     static func updatePerson(_ ctx: RequestContext) throws -> APIResponse {
@@ -302,7 +277,7 @@ enum PeopleRoutes {
             try PeopleStore.update(conn, id: id, name: name, email: email, role: role?.rawValue, partner: partner,
                                    limitedToPartner: body.limitedToPartner, active: body.active)
             if let regions { try PeopleStore.setRegions(conn, id: id, regions) }
-            var dto = PersonDTO(try PeopleStore.requirePerson(conn, id: id))
+            var dto: PersonDTO = try PeopleStore.requirePerson(conn, id: id)
             if body.active == false {
                 dto.openAssignments = try PeopleStore.openAssignments(conn, person: id, from: current)
             }

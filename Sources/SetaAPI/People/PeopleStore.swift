@@ -4,7 +4,8 @@ import SetaDatabase
 import SetaDomain
 
 enum PeopleStore {
-    struct PersonRow: Sendable {
+    /// A person as read; encoded as is on the wire (`PersonDTO`), `partner_code` as `partner`.
+    struct PersonRow: Encodable, Sendable {
         var id: Int64
         var name: String
         var email: String
@@ -15,6 +16,13 @@ enum PeopleStore {
         var regions: [String]
         var createdAt: Date
         var updatedAt: Date
+        /// Only in the answer to a deactivation: assignments still open, which the central team should transfer.
+        var openAssignments: Int? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, email, role, partnerCode = "partner", limitedToPartner, active, regions, createdAt, updatedAt
+            case openAssignments
+        }
     }
 
     struct ListFilter: Sendable {
@@ -46,8 +54,7 @@ enum PeopleStore {
             conditions.append("EXISTS (SELECT 1 FROM person_regions x WHERE x.person_id = p.id AND x.region_code = \(v))")
         }
         if let q = f.q {
-            let pattern = "%" + q.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            let pattern = LikePattern.containing(q.lowercased())
             conditions.append("(lower(p.name) LIKE \(pattern) ESCAPE '\\' OR lower(p.email) LIKE \(pattern) ESCAPE '\\')")
         }
         let page = try KeysetPage.read(conn, matches: "SELECT \(columns) FROM people p WHERE \(conditions.joined(separator: " AND "))",

@@ -54,15 +54,11 @@ struct EntityProgressDTO: Codable, Sendable {
     var overdue: [OverdueMilestoneDTO] = []
 }
 
-struct EntityTableRowDTO: Codable, Sendable {
-    var code: String
-    var name: String
-    var type: String
-    var departmentCode: String
-    var regionCode: String?
-    var advisorId: Int64?
-    var advisorName: String?
-    var partnerCode: String?
+/// A line of the entity table: the entity as the store read it (flat, read through as `line.code`, …) and its
+/// figures, rounded.
+@dynamicMemberLookup
+struct EntityTableRowDTO: Encodable, Sendable {
+    var entity: ProgressStore.EntityRow
     var total: Decimal?
     var phases: [PhaseProgressDTO]
     /// Typed attribute values by attribute code (`{"pdet": "true"}`), issue 15.
@@ -74,6 +70,26 @@ struct EntityTableRowDTO: Codable, Sendable {
     var overdue: [String] = []
     /// The earliest due date among them.
     var oldestDueOn: String? = nil
+
+    subscript<T>(dynamicMember field: KeyPath<ProgressStore.EntityRow, T>) -> T { entity[keyPath: field] }
+
+    enum CodingKeys: String, CodingKey {
+        case total, phases, attributes, expected, lag, behind, overdue, oldestDueOn
+    }
+
+    /// The entity's keys go flat beside the figures; an absent value stays absent.
+    func encode(to encoder: Encoder) throws {
+        try entity.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(total, forKey: .total)
+        try c.encode(phases, forKey: .phases)
+        try c.encode(attributes, forKey: .attributes)
+        try c.encodeIfPresent(expected, forKey: .expected)
+        try c.encodeIfPresent(lag, forKey: .lag)
+        try c.encode(behind, forKey: .behind)
+        try c.encode(overdue, forKey: .overdue)
+        try c.encodeIfPresent(oldestDueOn, forKey: .oldestDueOn)
+    }
 }
 
 struct PhaseShareDTO: Codable, Sendable {

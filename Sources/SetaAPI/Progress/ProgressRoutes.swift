@@ -224,9 +224,7 @@ enum ProgressRoutes {
 
     /// One row of the entity table, live or frozen (a cut froze no attributes: its rows have none).
     static func tableRow(_ e: ProgressStore.EntityRow, catalog: PlanCatalog) -> EntityTableRowDTO {
-        EntityTableRowDTO(code: e.code, name: e.name, type: e.type, departmentCode: e.departmentCode,
-                          regionCode: e.regionCode, advisorId: e.advisorId, advisorName: e.advisorName,
-                          partnerCode: e.partnerCode, total: e.total?.out,
+        EntityTableRowDTO(entity: e, total: e.total?.out,
                           phases: phaseDTOs(catalog, progress: e.phases, completed: e.completed)
                             .map { PhaseProgressDTO(code: $0.code, progress: $0.progress, completed: $0.completed) },
                           attributes: e.attributes,

@@ -514,7 +514,10 @@ enum ProgressStore {
         return (progress, completed)
     }
 
-    struct EntityRow: Sendable {
+    /// One line of the entity table, live or frozen: the entity (its department and region, its advisor and their
+    /// partner) and its figures as read. Encodes the entity part only, under its wire names: the wire line
+    /// (`EntityTableRowDTO`) writes it flat beside the figures it rounds.
+    struct EntityRow: Encodable, Sendable {
         var code: String
         var name: String
         var type: String
@@ -531,6 +534,29 @@ enum ProgressStore {
         /// The schedule as of the month (issue 13): expected progress, lag = expected − total, and the overdue
         /// milestones, earliest due date first.
         var schedule: ScheduleFigures = ScheduleFigures()
+
+        enum CodingKeys: String, CodingKey {
+            case code, name, type, departmentCode, regionCode, advisorId, advisorName, partnerCode
+        }
+
+        /// Reads `code`, `name`, `type`, `department_code`, `region_code`, `advisor_id`, `advisor_name`,
+        /// `partner_code` and `total` (text), the names the live table and a cut's frozen one both select.
+        init(_ r: Row, phases: [String: Decimal?], completed: [String: Bool], attributes: [String: String] = [:],
+             schedule: ScheduleFigures) throws {
+            code = try r.decode("code")
+            name = try r.decode("name")
+            type = try r.decode("type")
+            departmentCode = try r.decode("department_code")
+            regionCode = try r.decode("region_code")
+            advisorId = try r.decode("advisor_id")
+            advisorName = try r.decode("advisor_name")
+            partnerCode = try r.decode("partner_code")
+            total = try r.decode("total", as: Decimal?.self)
+            self.phases = phases
+            self.completed = completed
+            self.attributes = attributes
+            self.schedule = schedule
+        }
     }
 
     /// Expected progress, lag and overdue milestones of one entity as of a month (docs/progress.md).
@@ -581,7 +607,7 @@ enum ProgressStore {
         sql.append(scheduleCTEs(plan: plan, version: version, month: "\(m)::date", source: "prog"))
         sql.append("""
 
-            SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id, pe.name AS advisor_name,
+            SELECT e.code, e.name, e.type, e.department_code, r.region_code, a.person_id AS advisor_id, pe.name AS advisor_name,
                    pe.partner_code, p.total::text AS total, p.pp::text[] AS pp_text, p.pc::text[] AS pc_text,
             """)
         sql.append(scheduleColumns)
@@ -611,14 +637,9 @@ enum ProgressStore {
         let out = try rows.map { r -> EntityRow in
             total = Int(try r.decode("full_count", as: Int64.self))
             let (phases, completed) = try decodePhaseArrays(r, codes: phaseCodes)
-            return EntityRow(code: try r.decode("code"), name: try r.decode("name"), type: try r.decode("type"),
-                             departmentCode: try r.decode("department_code"), regionCode: try r.decode("region_code"),
-                             advisorId: try r.decode("person_id"), advisorName: try r.decode("advisor_name"),
-                             partnerCode: try r.decode("partner_code"),
-                             total: try r.decode("total", as: Decimal?.self),
-                             phases: phases, completed: completed,
-                             attributes: try attributeMap(r.decode("attributes", as: String?.self)),
-                             schedule: try ScheduleFigures(r))
+            return try EntityRow(r, phases: phases, completed: completed,
+                                 attributes: try attributeMap(r.decode("attributes", as: String?.self)),
+                                 schedule: try ScheduleFigures(r))
         }
         if out.isEmpty && offset > 0 {
             // Past the end: still say how many there are.

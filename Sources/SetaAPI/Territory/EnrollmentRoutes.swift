@@ -4,30 +4,8 @@ import SetaFormats
 import SetaDatabase
 import SetaDomain
 
-/// An enrollment (inscripción); `to` absent means it is open-ended.
-struct EnrollmentDTO: Codable, Sendable {
-    var id: Int64
-    var plan: String
-    var entityCode: String
-    var entityName: String
-    var entityType: String
-    var departmentCode: String
-    var from: Period
-    var to: Period?
-    /// Only in the answer to ending an enrollment: the entity's assignments in the plan cut short with it.
-    var assignmentsEnded: Int?
-
-    init(_ e: EnrollmentStore.EnrollmentRow) {
-        id = e.id
-        plan = e.planCode
-        entityCode = e.entityCode
-        entityName = e.entityName
-        entityType = e.entityType
-        departmentCode = e.departmentCode
-        from = e.from
-        to = e.to
-    }
-}
+/// An enrollment (inscripción) on the wire: the row as the store reads it.
+typealias EnrollmentDTO = EnrollmentStore.EnrollmentRow
 
 struct EnrollRequestDTO: Codable, Sendable {
     var from: Period
@@ -89,7 +67,7 @@ enum EnrollmentRoutes {
                 }
             }
         }
-        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: EnrollmentDTO.init, key: { "\($0.entityCode)|\($0.from)" }))
+        return try .json(ListResponse(keyset: page.rows, total: page.total, limit: limit!, item: { $0 as EnrollmentDTO }, key: { "\($0.entityCode)|\($0.from)" }))
     }
 
     static func enroll(_ ctx: RequestContext) throws -> APIResponse {
@@ -159,7 +137,7 @@ enum EnrollmentRoutes {
                                         errors: later.map { FieldError(field: "to", message: "Asignación posterior al fin.", found: "assignment \($0)") })
             }
             let cut = try EnrollmentStore.end(conn, id: current.id, plan: plan, entity: entity, to: body.to)
-            var dto = EnrollmentDTO(current)
+            var dto: EnrollmentDTO = current
             dto.to = body.to
             dto.assignmentsEnded = cut
             return dto

@@ -4,7 +4,9 @@ import SetaDatabase
 import SetaDomain
 
 enum EnrollmentStore {
-    struct EnrollmentRow: Sendable {
+    /// An enrollment (inscripción) as read; encoded as is on the wire (`EnrollmentDTO`), `plan_code` as `plan`.
+    /// `to` absent means it is open-ended.
+    struct EnrollmentRow: Encodable, Sendable {
         var id: Int64
         var planCode: String
         var entityCode: String
@@ -13,6 +15,12 @@ enum EnrollmentStore {
         var departmentCode: String
         var from: Period
         var to: Period?
+        /// Only in the answer to ending an enrollment: the entity's assignments in the plan cut short with it.
+        var assignmentsEnded: Int? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case id, planCode = "plan", entityCode, entityName, entityType, departmentCode, from, to, assignmentsEnded
+        }
     }
 
     struct ListFilter: Sendable {

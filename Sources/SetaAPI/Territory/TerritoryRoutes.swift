@@ -214,11 +214,11 @@ enum TerritoryRoutes {
         let dto = try ctx.db.withConnection { conn -> EntityDetailDTO in
             let e = try TerritoryStore.requireEntity(conn, code: code, asOf: asOf)
             try TerritoryStore.requireInScope(conn, caller: caller, entity: code, month: asOf)
-            let enrollments = try EnrollmentStore.enrollments(conn, entity: code).map(EnrollmentDTO.init)
+            let enrollments = try EnrollmentStore.enrollments(conn, entity: code)
             var af = AssignmentStore.ListFilter(month: asOf)
             af.entity = code
             af.asOf = asOf
-            let assignments = try AssignmentStore.list(conn, af, scope: SQL(unsafe: "TRUE"), after: nil, limit: nil).rows.map(AssignmentDTO.init)
+            let assignments = try AssignmentStore.list(conn, af, scope: SQL(unsafe: "TRUE"), after: nil, limit: nil).rows
             let groupings = try TerritoryStore.entityGroupings(conn, code: code, asOf: asOf)
             return EntityDetailDTO(
                 code: e.code, name: e.name, type: e.type, asOf: asOf,

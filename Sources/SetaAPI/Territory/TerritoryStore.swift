@@ -52,8 +52,7 @@ enum TerritoryStore {
         if let q = f.q {
             // search_key is stored folded (NameNormalizer.searchKey); LIKE wildcards in the query are literal.
             let key = NameNormalizer.searchKey(q)
-            let pattern = "%" + key.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            let pattern = LikePattern.containing(key)
             // Known alternative names (entity_names, the resolver's data) are searched too (issue 15).
             conditions.append("""
                 (e.search_key LIKE \(pattern) ESCAPE '\\' OR e.code = \(q.trimmingCharacters(in: .whitespaces))
