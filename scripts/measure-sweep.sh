@@ -5,6 +5,24 @@ cd "$(dirname "$0")/.."
 
 echo "== duplicates pairs in Sources (duplicates --seconds 60)"
 (cd Sources && duplicates --seconds 60 | head -1)
+# Of those pairs, how many are declarations on both sides (80 % or more of each side's lines are var/let/case
+# declarations, type heads, comments or braces: wire types that share field types) and how many involve code.
+(cd Sources && duplicates --most 200 --seconds 60) | python3 -c '
+import re, sys
+def decl_share(path, a, b):
+    lines = open("Sources/" + path).read().splitlines()[a - 1:b]
+    pat = re.compile(r"\s*((public|private|fileprivate) )?(var|let|case|struct|enum|final class) ")
+    n = sum(1 for l in lines if pat.match(l) or l.strip() in ("}", "") or l.strip().startswith("//"))
+    return n / len(lines)
+decl = code = 0
+for line in sys.stdin:
+    m = re.match(r"D\d+ (\S+):(\d+)-(\d+) ~ (\S+):(\d+)-(\d+)", line)
+    if not m: continue
+    f1, a1, b1, f2, a2, b2 = m.groups()
+    if decl_share(f1, int(a1), int(b1)) >= 0.8 and decl_share(f2, int(a2), int(b2)) >= 0.8: decl += 1
+    else: code += 1
+print(f"   of which declarations on both sides: {decl}; involving code: {code}")
+'
 
 echo "== @unchecked Sendable in Sources"
 grep -rn "@unchecked Sendable" Sources | wc -l
