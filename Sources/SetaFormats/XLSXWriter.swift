@@ -177,6 +177,15 @@ public final class XLSXWriter: TableSink {
         return out
     }
 
+    /// `escape(text)`'s bytes appended to `out`; text that needs no escaping (most) is copied as it is.
+    static func appendEscaped(_ text: String, to out: inout [UInt8]) {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0xEF }) {
+            out.append(contentsOf: text.utf8)
+        } else {
+            out.append(contentsOf: escape(text).utf8)
+        }
+    }
+
     /// `A1` → `$A$1`.
     static func absolute(_ ref: String) -> String {
         let letters = ref.prefix { $0.isLetter }
@@ -202,8 +211,8 @@ struct SheetBuilder {
     private var columnCount: Int
     private var widths: [Int]
     static let maxCellCharacters = 32_767
-    /// Column letters computed once (`A`, `B`, … `AL`), not once per cell.
-    private var letters: [String] = []
+    /// Column letters computed once (`A`, `B`, … `AL`) as bytes, not once per cell.
+    private var letters: [[UInt8]] = []
 
     init(columns: Int) {
         columnCount = columns
@@ -211,18 +220,37 @@ struct SheetBuilder {
         rows.reserveCapacity(64 * 1024)
     }
 
+    /// Markup straight into the part's bytes: no String built per cell (a national workbook has ~100,000).
+    private mutating func put(_ markup: StaticString) {
+        markup.withUTF8Buffer { rows.append(contentsOf: $0) }
+    }
+
+    /// `<c r="B7"` for column `i` of the row whose number is `row`.
+    private mutating func openCell(_ i: Int, _ row: [UInt8]) {
+        put("<c r=\"")
+        rows.append(contentsOf: letters[i])
+        rows.append(contentsOf: row)
+        put("\"")
+    }
+
+    /// `text`'s characters as the width counts them: bytes when it is ASCII (codes, figures, most names).
+    private static func characterCount(_ text: String) -> Int {
+        let utf8 = text.utf8
+        return utf8.contains(where: { $0 >= 0x80 }) ? text.unicodeScalars.count : utf8.count
+    }
+
     mutating func append(row cells: [Cell], header: Bool) {
         rowCount += 1
-        let r = rowCount
         if cells.count > columnCount {
             columnCount = cells.count
             widths += Array(repeating: 0, count: cells.count - widths.count)
         }
-        let rowText = String(r)
-        while letters.count < cells.count { letters.append(XLSXWriter.columnName(letters.count)) }
-        var x = "<row r=\"\(rowText)\">"
+        let row = Array(String(rowCount).utf8)
+        while letters.count < cells.count { letters.append(Array(XLSXWriter.columnName(letters.count).utf8)) }
+        put("<row r=\"")
+        rows.append(contentsOf: row)
+        put("\">")
         for (i, cell) in cells.enumerated() {
-            let ref = letters[i] + rowText
             switch cell {
             case .text(let s):
                 guard let s, !s.isEmpty else { continue }
@@ -231,38 +259,55 @@ struct SheetBuilder {
                 if safe.utf8.count > SheetBuilder.maxCellCharacters, safe.unicodeScalars.count > SheetBuilder.maxCellCharacters {
                     safe = String(String.UnicodeScalarView(safe.unicodeScalars.prefix(SheetBuilder.maxCellCharacters)))
                 }
-                let space = SheetBuilder.isSpace(safe.unicodeScalars.first) || SheetBuilder.isSpace(safe.unicodeScalars.last)
-                    ? " xml:space=\"preserve\"" : ""
-                x += "<c r=\"\(ref)\" s=\"\(header ? 2 : 3)\" t=\"inlineStr\"><is><t\(space)>\(XLSXWriter.escape(safe))</t></is></c>"
-                widths[i] = max(widths[i], safe.unicodeScalars.count + (header ? 2 : 0))
+                openCell(i, row)
+                if header { put(" s=\"2\" t=\"inlineStr\"><is><t") } else { put(" s=\"3\" t=\"inlineStr\"><is><t") }
+                if SheetBuilder.isSpace(safe.unicodeScalars.first) || SheetBuilder.isSpace(safe.unicodeScalars.last) {
+                    put(" xml:space=\"preserve\"")
+                }
+                put(">")
+                XLSXWriter.appendEscaped(safe, to: &rows)
+                put("</t></is></c>")
+                widths[i] = max(widths[i], SheetBuilder.characterCount(safe) + (header ? 2 : 0))
             case .integer(let n):
                 guard let n else { continue }
                 let text = String(n)
-                x += "<c r=\"\(ref)\"><v>\(text)</v></c>"
-                widths[i] = max(widths[i], text.count)
+                openCell(i, row)
+                put("><v>")
+                rows.append(contentsOf: text.utf8)
+                put("</v></c>")
+                widths[i] = max(widths[i], text.utf8.count)
             case .figure(let d):
                 guard let d else { continue }
                 let text = d.fixedText(scale: 2)
-                x += "<c r=\"\(ref)\" s=\"1\"><v>\(text)</v></c>"
-                widths[i] = max(widths[i], text.count)
+                openCell(i, row)
+                put(" s=\"1\"><v>")
+                rows.append(contentsOf: text.utf8)
+                put("</v></c>")
+                widths[i] = max(widths[i], text.utf8.count)
             case .numeral(let text):
                 guard Double(text) != nil, text.first.map({ $0.isNumber || $0 == "-" }) == true else {
                     // Not a number after all: keep it, as text.
-                    x += "<c r=\"\(ref)\" s=\"3\" t=\"inlineStr\"><is><t>\(XLSXWriter.escape(FormulaGuard.neutralize(text)))</t></is></c>"
+                    openCell(i, row)
+                    put(" s=\"3\" t=\"inlineStr\"><is><t>")
+                    XLSXWriter.appendEscaped(FormulaGuard.neutralize(text), to: &rows)
+                    put("</t></is></c>")
                     widths[i] = max(widths[i], text.count + 1)
                     continue
                 }
                 let fractional = text.contains(".") || text.contains("e") || text.contains("E")
-                x += "<c r=\"\(ref)\"\(fractional ? " s=\"1\"" : "")><v>\(text)</v></c>"
+                openCell(i, row)
+                if fractional { put(" s=\"1\"><v>") } else { put("><v>") }
+                rows.append(contentsOf: text.utf8)
+                put("</v></c>")
                 widths[i] = max(widths[i], text.count)
             case .boolean(let b):
                 guard let b else { continue }
-                x += "<c r=\"\(ref)\" t=\"b\"><v>\(b ? 1 : 0)</v></c>"
+                openCell(i, row)
+                if b { put(" t=\"b\"><v>1</v></c>") } else { put(" t=\"b\"><v>0</v></c>") }
                 widths[i] = max(widths[i], 5)
             }
         }
-        x += "</row>"
-        rows.append(contentsOf: x.utf8)
+        put("</row>")
     }
 
     static func isSpace(_ s: Unicode.Scalar?) -> Bool {

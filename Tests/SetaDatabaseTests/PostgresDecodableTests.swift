@@ -28,11 +28,24 @@ struct PostgresDecodableTests {
             #expect(fast == general, "\(text)")
             #expect(fast.description == (try Decimal.decode(postgresText: text + "e0")).description, "\(text)")
         }
-        for text in ["1e2", "+5", "1.2.3", "1234567890123456789", "", "-", "."] {
+        for text in ["1e2", "+5", "1.2.3", "123456789012345678901234567890123456789", "", "-", "."] {
             #expect(PostgresNumeric.plain(text) == nil, "\(text)")
         }
         #expect(Decimal(postgresNumeric: "") == nil)
         #expect(Decimal(postgresNumeric: "33.33") == Decimal(string: "33.33"))
+    }
+
+    @Test("long numeric text (19 to 38 digits: the means and shares of a cut) reads by the fast path to the general path's value and form")
+    func numericFastPathLongValues() throws {
+        for text in ["33.3333333333333333", "57.142857142857142857", "-0.00000000000000000001234", "1234567890123456789",
+                     "12345678901234567890123456789012345678", "99999999999999999999999999999999999999",
+                     "18446744073709551616", "100.00000000000000000000", "0.00000000000000000000000000000000000001",
+                     "000000000000000000000000000000000000000000012.5"] {
+            let fast = try #require(PostgresNumeric.plain(text), "\(text)")
+            let general = try Decimal.decode(postgresText: text + "e0")
+            #expect(fast == general, "\(text)")
+            #expect(fast.description == general.description, "\(text)")
+        }
     }
 
     @Test("integers and booleans refuse text that is not theirs")

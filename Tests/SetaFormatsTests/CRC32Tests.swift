@@ -25,4 +25,25 @@ struct CRC32Tests {
         while i < bytes.count { c.update(bytes[i..<min(i + 997, bytes.count)]); i += 997 }
         #expect(c.value == CRC32.checksum(bytes))
     }
+
+    @Test("eight bytes at a time agrees with the bit-by-bit definition for every length and offset up to 40")
+    func slicingByEight_AgreesWithBitwise() {
+        func bitwise(_ bytes: [UInt8]) -> UInt32 {
+            var r: UInt32 = 0xFFFF_FFFF
+            for b in bytes {
+                r ^= UInt32(b)
+                for _ in 0..<8 { r = (r & 1) != 0 ? 0xEDB8_8320 ^ (r >> 1) : r >> 1 }
+            }
+            return r ^ 0xFFFF_FFFF
+        }
+        let data = (0..<80).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 13) }
+        for offset in 0..<8 {
+            for length in 0...40 {
+                let slice = Array(data[offset..<offset + length])
+                #expect(CRC32.checksum(slice) == bitwise(slice), "offset \(offset), length \(length)")
+                // A sequence without contiguous storage takes the byte-at-a-time path: same answer.
+                #expect(CRC32.checksum(slice.lazy.map { $0 }) == bitwise(slice), "offset \(offset), length \(length)")
+            }
+        }
+    }
 }
