@@ -217,4 +217,35 @@ struct ImportTests {
         #expect(try h.upload("/v1/imports/fase2-list", csv: "nombre,departamento\nX,Y\n").status == 400)
         #expect(try h.rowCount("enrollments") == 0)
     }
+
+    @Test("ending an enrollment through the API and through the import refuses the same later assignment and cuts the same one short")
+    func enrollmentEndIsOneRule() throws {
+        // One definition (migration 023): assignments that start after the new end refuse it; those that ran past it end with it.
+        func harness() throws -> APIHarness {
+            let h = try APIHarness()
+            let first = try h.person(role: "advisor"), second = try h.person(role: "advisor")
+            #expect(try h.call("POST", "/v1/plans/gap-2020-f2/enrollments", json: #"{"from":"2020-07","entities":["05001"]}"#).status == 201)
+            #expect(try h.call("POST", "/v1/assignments", json: #"{"plan":"gap-2020-f2","entity":"05001","advisor":\#(first.id),"from":"2020-07","to":"2021-01"}"#).status == 201)
+            #expect(try h.call("POST", "/v1/assignments", json: #"{"plan":"gap-2020-f2","entity":"05001","advisor":\#(second.id),"from":"2021-02"}"#).status == 201)
+            return h
+        }
+        func ends(_ h: APIHarness) throws -> [String?] {
+            try h.call("GET", "/v1/assignments?entity=05001").items.map { $0["to"] as? String }.sorted { ($0 ?? "~") < ($1 ?? "~") }
+        }
+        let api = try harness(), viaImport = try harness()
+
+        // Ending before the second assignment starts: refused by both, nothing changed.
+        #expect(try api.call("POST", "/v1/plans/gap-2020-f2/enrollments/05001/end", json: #"{"to":"2020-12"}"#).status == 409)
+        let refused = try viaImport.upload("/v1/imports/enrollments?dry_run=false", csv: "plan,entity,from,to\ngap-2020-f2,05001,2020-07,2020-12\n")
+        #expect(refused.status == 422)
+        #expect(((refused.json["rows"] as? [[String: Any]])?.first?["reasons"] as? [String])?.first?.hasPrefix("to:") == true)
+        #expect(try ends(api) == ["2021-01", nil] && ends(viaImport) == ["2021-01", nil])
+
+        // Ending after it started: the running assignment ends with the enrollment, the finished one is untouched.
+        let ended = try api.call("POST", "/v1/plans/gap-2020-f2/enrollments/05001/end", json: #"{"to":"2021-03"}"#)
+        #expect(ended.status == 200 && ended.json["assignments_ended"] as? Int == 1)
+        #expect(try viaImport.upload("/v1/imports/enrollments?dry_run=false", csv: "plan,entity,from,to\ngap-2020-f2,05001,2020-07,2021-03\n").status == 200)
+        #expect(try ends(api) == ["2021-01", "2021-03"])
+        #expect(try ends(viaImport) == ends(api))
+    }
 }

@@ -131,12 +131,12 @@ enum EnrollmentRoutes {
                 throw APIError.conflict("La inscripción de \(entity) en \(plan) ya terminó en \(ended).",
                                         errors: [FieldError(field: "to", message: "La inscripción ya terminó.", found: ended.description)])
             }
-            let later = try EnrollmentStore.assignmentsStartingAfter(conn, plan: plan, entity: entity, to: body.to)
+            let later = try EnrollmentStore.assignmentsStartingAfter(conn, plan: plan, entity: entity, from: current.from, to: body.to)
             if !later.isEmpty {
                 throw APIError.conflict("Hay asignaciones de \(entity) en \(plan) que empiezan después de \(body.to): \(later.map(String.init).joined(separator: ", ")).",
                                         errors: later.map { FieldError(field: "to", message: "Asignación posterior al fin.", found: "assignment \($0)") })
             }
-            let cut = try EnrollmentStore.end(conn, id: current.id, plan: plan, entity: entity, to: body.to)
+            let cut = try EnrollmentStore.end(conn, id: current.id, plan: plan, entity: entity, from: current.from, to: body.to)
             var dto: EnrollmentDTO = current
             dto.to = body.to
             dto.assignmentsEnded = cut

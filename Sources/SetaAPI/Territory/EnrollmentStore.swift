@@ -170,24 +170,21 @@ enum EnrollmentStore {
             """).rows.first.map(row)
     }
 
-    /// Assignments of the entity in the plan that start after `to`: ending the enrollment there would leave them
-    /// serving an entity the plan no longer serves.
-    static func assignmentsStartingAfter(_ conn: Connection, plan: String, entity: String, to: Period) throws -> [Int64] {
+    /// Assignments of the entity in the plan that start after `to`: ending the enrollment (which started at
+    /// `from`) there would leave them serving an entity the plan no longer serves (migration 023).
+    static func assignmentsStartingAfter(_ conn: Connection, plan: String, entity: String, from: Period, to: Period) throws -> [Int64] {
         try conn.query("""
-            SELECT id FROM assignments WHERE plan_code = \(plan) AND entity_code = \(entity)
-               AND from_period > \(to.firstDayString)::date ORDER BY id
+            SELECT id FROM assignments_outliving_enrollment(\(plan), \(entity), \(from.firstDayString)::date, \(to.firstDayString)::date)
             """).rows.map { try $0.decode("id") }
     }
 
-    /// Ends an enrollment at `to`, and the entity's assignments in the plan that ran past it with it.
-    /// Returns how many assignments were cut short.
-    static func end(_ conn: Connection, id: Int64, plan: String, entity: String, to: Period) throws -> Int {
+    /// Ends an enrollment at `to`, and the entity's assignments in the plan that ran past it with it (migration 023,
+    /// the same definition as the enrollment import). Returns how many assignments were cut short.
+    static func end(_ conn: Connection, id: Int64, plan: String, entity: String, from: Period, to: Period) throws -> Int {
         let t = to.firstDayString
         try conn.execute("UPDATE enrollments SET to_period = \(t)::date WHERE id = \(id)")
-        return try conn.execute("""
-            UPDATE assignments SET to_period = \(t)::date
-             WHERE plan_code = \(plan) AND entity_code = \(entity) AND from_period <= \(t)::date
-               AND (to_period IS NULL OR to_period > \(t)::date)
-            """)
+        return try conn.query("""
+            SELECT end_enrollment_assignments(\(plan), \(entity), \(from.firstDayString)::date, \(t)::date) AS n
+            """).rows[0].decode("n")
     }
 }

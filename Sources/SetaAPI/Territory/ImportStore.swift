@@ -55,9 +55,8 @@ enum ImportStore {
                           HAVING count(*) > 0),
                          (SELECT 'to: hay asignaciones que empiezan después de ' || to_char(s.to_period, 'YYYY-MM') || ' (ids '
                                  || string_agg(a.id::text, ', ' ORDER BY a.id) || ')'
-                            FROM assignments a
-                           WHERE same.id IS NOT NULL AND s.to_period IS NOT NULL AND a.plan_code = s.plan AND a.entity_code = s.entity
-                             AND a.from_period > s.to_period AND a.from_period >= s.from_period
+                            FROM assignments_outliving_enrollment(s.plan, s.entity, s.from_period, s.to_period) a
+                           WHERE same.id IS NOT NULL AND s.to_period IS NOT NULL
                           HAVING count(*) > 0)
                        ], NULL) AS reasons, s.bad_format
                   FROM import_enrollments s
@@ -72,11 +71,10 @@ enum ImportStore {
                 """)
             // An enrollment ended earlier ends its assignments with it (as POST …/enrollments/{entity}/end does).
             try conn.execute("""
-                UPDATE assignments a SET to_period = s.to_period
+                SELECT end_enrollment_assignments(s.plan, s.entity, s.from_period, s.to_period)
                   FROM import_enrollments s
-                 WHERE s.status = 'updated' AND s.to_period IS NOT NULL AND a.plan_code = s.plan AND a.entity_code = s.entity
-                   AND a.from_period >= s.from_period AND a.from_period <= s.to_period
-                   AND (a.to_period IS NULL OR a.to_period > s.to_period)
+                 WHERE s.status = 'updated' AND s.to_period IS NOT NULL
+                 ORDER BY s.line
                 """)
             try conn.execute("""
                 INSERT INTO enrollments (plan_code, entity_code, from_period, to_period)
