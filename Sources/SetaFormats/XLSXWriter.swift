@@ -233,6 +233,15 @@ struct SheetBuilder {
         put("\"")
     }
 
+    /// A number cell (`text` is already its digits), styled with two decimals or general.
+    private mutating func numberCell(_ i: Int, _ row: [UInt8], _ text: String, twoDecimals: Bool) {
+        openCell(i, row)
+        if twoDecimals { put(" s=\"1\"><v>") } else { put("><v>") }
+        rows.append(contentsOf: text.utf8)
+        put("</v></c>")
+        widths[i] = max(widths[i], text.utf8.count)
+    }
+
     /// `text`'s characters as the width counts them: bytes when it is ASCII (codes, figures, most names).
     private static func characterCount(_ text: String) -> Int {
         let utf8 = text.utf8
@@ -270,20 +279,10 @@ struct SheetBuilder {
                 widths[i] = max(widths[i], SheetBuilder.characterCount(safe) + (header ? 2 : 0))
             case .integer(let n):
                 guard let n else { continue }
-                let text = String(n)
-                openCell(i, row)
-                put("><v>")
-                rows.append(contentsOf: text.utf8)
-                put("</v></c>")
-                widths[i] = max(widths[i], text.utf8.count)
+                numberCell(i, row, String(n), twoDecimals: false)
             case .figure(let d):
                 guard let d else { continue }
-                let text = d.fixedText(scale: 2)
-                openCell(i, row)
-                put(" s=\"1\"><v>")
-                rows.append(contentsOf: text.utf8)
-                put("</v></c>")
-                widths[i] = max(widths[i], text.utf8.count)
+                numberCell(i, row, d.fixedText(scale: 2), twoDecimals: true)
             case .numeral(let text):
                 guard Double(text) != nil, text.first.map({ $0.isNumber || $0 == "-" }) == true else {
                     // Not a number after all: keep it, as text.
@@ -294,12 +293,7 @@ struct SheetBuilder {
                     widths[i] = max(widths[i], text.count + 1)
                     continue
                 }
-                let fractional = text.contains(".") || text.contains("e") || text.contains("E")
-                openCell(i, row)
-                if fractional { put(" s=\"1\"><v>") } else { put("><v>") }
-                rows.append(contentsOf: text.utf8)
-                put("</v></c>")
-                widths[i] = max(widths[i], text.count)
+                numberCell(i, row, text, twoDecimals: text.contains(".") || text.contains("e") || text.contains("E"))
             case .boolean(let b):
                 guard let b else { continue }
                 openCell(i, row)
