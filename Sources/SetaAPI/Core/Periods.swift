@@ -14,10 +14,11 @@ extension Period {
 }
 
 extension RequestContext {
-    /// Refuses a month after the current one.
+    /// Refuses a month after the current one, with the wording of the report write rule (`ReportWriteRules.futurePeriod`,
+    /// the one definition of "a month that has not begun") and `field` naming the parameter at fault.
     func refuseFuture(_ p: Period, field: String) throws {
-        if p > Period.current(at: now) {
-            throw APIError.invalid(field: field, "El periodo \(p) está en el futuro.", found: p.description)
+        if let problem = ReportWriteRules.futurePeriod(p, currentMonth: Period.current(at: now)) {
+            throw APIError.invalid(field: field, problem.reason, found: problem.found)
         }
     }
 }

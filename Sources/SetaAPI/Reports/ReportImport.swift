@@ -491,8 +491,6 @@ final class ImportParser {
         return CalendarDay(year: y, month: m, day: d)
     }
 
-    static func isDay(_ b: ArraySlice<UInt8>) -> Bool { day(b) != nil }
-
     /// The status as written, ASCII letters lowered (statuses are lower-case words).
     static func statusText(_ b: ArraySlice<UInt8>) -> String {
         String(decoding: b.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
@@ -505,7 +503,7 @@ final class ImportParser {
     }
 
     static func timestamp(bytes b: ArraySlice<UInt8>) -> [UInt8]? {
-        guard b.count >= 10, isDay(b[b.startIndex..<(b.startIndex + 10)]) else { return nil }
+        guard b.count >= 10, day(b[b.startIndex..<(b.startIndex + 10)]) != nil else { return nil }
         var out = Array(b[b.startIndex..<(b.startIndex + 10)])
         if b.count == 10 { return out + Array("T00:00:00-05:00".utf8) }
         let s = b.startIndex

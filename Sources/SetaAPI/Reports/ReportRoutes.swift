@@ -99,9 +99,7 @@ enum ReportRoutes {
         let caller = try ctx.caller
         guard caller.role != .viewer else { throw APIError.forbidden("Un lector no puede escribir reportes.") }
         let (planCode, entity, period) = try target(ctx)
-        if let p = ReportWriteRules.futurePeriod(period, currentMonth: Period.current(at: ctx.now)) {
-            throw APIError.invalid(field: p.field, p.reason, found: p.found)
-        }
+        try ctx.refuseFuture(period, field: "period")
         let body = try ctx.decode(ReportBody.self)
         var writes = try validate(body, period: period, today: CalendarDay(date: ctx.now))
         let ifMatch = RevisionCondition.parse(ctx.request.headers["If-Match"], allowWeak: false)

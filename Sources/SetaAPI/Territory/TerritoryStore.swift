@@ -116,15 +116,16 @@ enum TerritoryStore {
         let rows = try conn.query("""
             SELECT (SELECT jsonb_object_agg(av.attribute_code, av.value ORDER BY av.attribute_code)::text
                       FROM entity_attribute_values av WHERE av.entity_code = \(code)) AS attributes,
-                   s.code AS set_code, s.name AS set_name, gm.group_code, gg.name AS group_name
+                   g.set_code, g.set_name, g.group_code, g.group_name
               FROM (SELECT 1) one
-              -- group_members_at for one entity: its latest row of each set not after the month (no group: out).
-              LEFT JOIN (SELECT DISTINCT ON (m.set_code) m.set_code, m.group_code FROM group_set_members m
-                          WHERE m.entity_code = \(code) AND m.valid_from <= \(asOf.firstDayString)::date
-                          ORDER BY m.set_code, m.valid_from DESC) gm ON true
-              LEFT JOIN group_sets s ON s.code = gm.set_code
-              LEFT JOIN group_set_groups gg ON gg.set_code = gm.set_code AND gg.code = gm.group_code
-             ORDER BY gm.set_code
+              -- Membership through group_members_at (migration 018), the one definition; the entity's condition is
+              -- on its DISTINCT ON key, so the planner reads only this entity's rows of each set.
+              LEFT JOIN (SELECT s.code AS set_code, s.name AS set_name, gm.group_code, gg.name AS group_name
+                           FROM group_sets s
+                          CROSS JOIN LATERAL group_members_at(s.code, \(asOf.firstDayString)::date) gm
+                           JOIN group_set_groups gg ON gg.set_code = s.code AND gg.code = gm.group_code
+                          WHERE gm.entity_code = \(code)) g ON true
+             ORDER BY g.set_code
             """).rows
         let attributes = try ProgressStore.attributeMap(rows.first?.decode("attributes", as: String?.self))
         let groups = try rows.compactMap { r -> (String, String, String, String)? in
